@@ -1,0 +1,3 @@
+"""praxisbote: messaging service for healthcare and therapy practices."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,23 @@
+"""The REST API under /api/v1: thin handlers over the domain modules."""
+
+from ninja import NinjaAPI
+
+from praxisbote import __version__
+from praxisbote.api import errors, patients, practices
+from praxisbote.api.auth import ApiKeyAuth
+
+api = NinjaAPI(
+    title="praxisbote API",
+    version=__version__,
+    description=(
+        "Messaging for healthcare practices. Authenticate with `Authorization: Bearer <key>`. "
+        "Errors are RFC 9457 problem+json; lists are `{items, count}` with `limit`/`offset`."
+    ),
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+api.add_router("", practices.router)
+api.add_router("", patients.router)

@@ -1,0 +1,26 @@
+"""URL map: staff UI at /, REST API at /api/v1, health at /healthz."""
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from praxisbote.api import api
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability, for load balancers and operators."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("praxisbote.web.urls")),
+]
