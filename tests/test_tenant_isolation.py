@@ -15,6 +15,7 @@ from django.apps import apps
 from django.core import serializers
 from django.test import Client
 
+from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.services import create_patient, save_category
 from praxisbote.practices.models import Practice
 
@@ -23,7 +24,12 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         create_patient(p, {"last_name": "Fremd", "mobile": "+4367612345678", "email": "x@y.at"}).pk
     ),
     "category_id": lambda p: save_category(p, None, {"name": "Fremd"}).pk,
+    "message_id": lambda p: create_messages(
+        p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]
+    ).messages[0].pk,
 }
+# Path parameters that name something of the caller's own practice, not a row id.
+NOT_ROW_IDS = {"channel"}
 
 # Bodies that would be valid for the victim's row, so that only scoping can stop them.
 BODIES: dict[str, dict[str, Any]] = {
@@ -45,7 +51,7 @@ def practice_snapshot(practice: Practice) -> str:
 def id_endpoints(spec: dict) -> list[tuple[str, str, list[str]]]:
     found = []
     for path, methods in spec["paths"].items():
-        params = re.findall(r"{(\w+)}", path)
+        params = [p for p in re.findall(r"{(\w+)}", path) if p not in NOT_ROW_IDS]
         if not params:
             continue
         for method in methods:

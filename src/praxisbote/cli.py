@@ -157,6 +157,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         name=DEMO_PRACTICE, country="AT", phone="+43 1 2345678"
     )
     _, password = create_user(practice=practice, email=DEMO_EMAIL, role="owner")
+    from decimal import Decimal
+
+    from praxisbote.billing.services import add_credit
+
+    add_credit(practice, Decimal("10"), "demo credit")
     bar = "=" * 64
     print(f"{bar}\nDemo practice created. Log in at http://127.0.0.1:8000/")
     print(f"  e-mail:   {DEMO_EMAIL}\n  password: {password}\n(shown only this once)\n{bar}")
@@ -167,20 +172,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
     import uvicorn
 
+    from praxisbote.messaging.worker import start_embedded
+
+    worker = None
     if not args.no_worker:
-        print("praxisbote: embedded worker not yet available (comes with the outbox)")
-    uvicorn.run(
-        "praxisbote.asgi:application",
-        host=args.host,
-        port=args.port,
-        log_level=os.environ.get("PRAXISBOTE_LOG_LEVEL", "info").lower(),
-        proxy_headers=True,
-    )
+        worker, thread = start_embedded(concurrency=args.concurrency)
+        print(f"praxisbote: embedded worker {worker.worker_id} running")
+    try:
+        uvicorn.run(
+            "praxisbote.asgi:application",
+            host=args.host,
+            port=args.port,
+            log_level=os.environ.get("PRAXISBOTE_LOG_LEVEL", "info").lower(),
+            proxy_headers=True,
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
+            thread.join(timeout=60)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    print("praxisbote worker: not yet available; it comes with the outbox issue.")
+    """A standalone worker; SIGTERM/SIGINT finish the batch in flight, then stop."""
+    _setup()
+    import signal
+
+    from praxisbote.messaging.worker import Worker
+
+    worker = Worker(
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        exit_when_idle=args.exit_when_idle,
+        run_jobs=not args.no_jobs,
+    )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stop())
+    print(f"praxisbote: worker {worker.worker_id} running", flush=True)
+    worker.run()
+    return 0
+
+
+def cmd_credits_add(args: argparse.Namespace) -> int:
+    _setup()
+    from decimal import Decimal, InvalidOperation
+
+    from praxisbote.billing.services import add_credit
+
+    practice = _find_practice(args.practice)
+    if practice is None:
+        return _fail(f"no practice with id {args.practice}")
+    try:
+        amount = Decimal(args.amount)
+    except InvalidOperation:
+        return _fail(f"{args.amount!r} is not an amount (e.g. 25.00)")
+    account = add_credit(practice, amount, args.note)
+    print(json.dumps({"practice_id": str(practice.id), "balance": str(account.balance)}))
     return 0
 
 
@@ -238,9 +285,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--no-worker", action="store_true", help="Do not run the embedded worker")
+    s.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="Requests in flight per channel account (embedded worker)",
+    )
 
     w = add("worker", cmd_worker, "Run a standalone outbox worker (any number may run).")
-    w.add_argument("--concurrency", type=int, default=4, help="Messages sent in parallel")
+    w.add_argument(
+        "--concurrency", type=int, default=8, help="Requests in flight per channel account"
+    )
+    w.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="Messages claimed at once (default PRAXISBOTE_OUTBOX_BATCH_SIZE, 200)",
+    )
+    w.add_argument(
+        "--exit-when-idle",
+        action="store_true",
+        help="Stop when nothing is queued or scheduled (cron jobs, tests)",
+    )
+    w.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="Do not run periodic jobs (retention, lease rescue, status polling)",
+    )
+
+    credits = sub.add_parser("credits", help="Manage prepaid credit.")
+    csub = credits.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c = add("add", cmd_credits_add, "Record a credit purchase (or a correction if negative).", csub)
+    c.add_argument("--practice", required=True, help="Practice id (UUID)")
+    c.add_argument("--amount", required=True, help="Amount in the account's currency, e.g. 25")
+    c.add_argument("--note", default="", help="Shown in the statement")
     return parser
 
 

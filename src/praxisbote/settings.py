@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "praxisbote.practices",
     "praxisbote.patients",
+    "praxisbote.billing",
+    "praxisbote.messaging",
     "praxisbote.web",
 ]
 
@@ -76,30 +78,33 @@ TEMPLATES = [
 ]
 
 
+def _sqlite(path: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # WAL lets readers go on while the worker writes; IMMEDIATE takes the write
+        # lock at BEGIN so two writers queue up instead of failing mid-transaction.
+        "OPTIONS": {
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+    }
+
+
 def _database() -> dict:
     url = env_str("DATABASE_URL")
     if not url:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "praxisbote.sqlite3"),
-            # WAL lets readers go on while the worker writes; IMMEDIATE takes the write
-            # lock at BEGIN so two writers queue up instead of failing mid-transaction.
-            "OPTIONS": {
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;"
-                ),
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
-        }
+        return _sqlite(str(DATA_DIR / "praxisbote.sqlite3"))
     config = dj_database_url.parse(url, conn_max_age=env_int("PRAXISBOTE_DB_CONN_MAX_AGE", 0))
-    if config["ENGINE"] not in (
-        "django.db.backends.postgresql",
-        "django.db.backends.sqlite3",
-    ):
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return _sqlite(config["NAME"])
+    if config["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL or SQLite")
     return config
 
@@ -166,3 +171,21 @@ LOGGING = {
 # API pagination bounds.
 API_PAGE_DEFAULT = 50
 API_PAGE_MAX = 500
+
+# The outbox (docs/configuration.md). Retries: exponential backoff with jitter.
+OUTBOX_BATCH_SIZE = env_int("PRAXISBOTE_OUTBOX_BATCH_SIZE", 200)
+OUTBOX_LEASE_SECONDS = env_int("PRAXISBOTE_OUTBOX_LEASE_SECONDS", 120)
+OUTBOX_IDLE_SECONDS = float(env_int("PRAXISBOTE_OUTBOX_IDLE_MS", 1000)) / 1000
+OUTBOX_RETRY_BASE_SECONDS = float(env_int("PRAXISBOTE_OUTBOX_RETRY_BASE_SECONDS", 30))
+OUTBOX_RETRY_CAP_SECONDS = float(env_int("PRAXISBOTE_OUTBOX_RETRY_CAP_SECONDS", 3600))
+OUTBOX_CREDIT_WAIT_SECONDS = env_int("PRAXISBOTE_OUTBOX_CREDIT_WAIT_SECONDS", 300)
+OUTBOX_RESCUE_SECONDS = env_int("PRAXISBOTE_OUTBOX_RESCUE_SECONDS", 10)
+OUTBOX_POLL_SECONDS = env_int("PRAXISBOTE_OUTBOX_POLL_SECONDS", 15)
+# Give up on a message this long after it was due (RFC 5321 asks 4-5 days for e-mail).
+OUTBOX_MAX_AGE_HOURS = {
+    "email": env_int("PRAXISBOTE_MAX_AGE_HOURS_EMAIL", 120),
+    "sms": env_int("PRAXISBOTE_MAX_AGE_HOURS_SMS", 72),
+    "threema": env_int("PRAXISBOTE_MAX_AGE_HOURS_THREEMA", 72),
+}
+# Seed 003: an SMS not reported delivered within 3 days counts as not delivered.
+OUTBOX_REPORT_WINDOW_HOURS = env_int("PRAXISBOTE_REPORT_WINDOW_HOURS", 72)

@@ -1,6 +1,6 @@
 """URL map: staff UI at /, REST API at /api/v1, health at /healthz."""
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
 from praxisbote.api import api
@@ -18,7 +18,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics; restrict access at the reverse proxy (docs/operations.md)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from praxisbote.messaging.metrics import REGISTRY
+
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
 urlpatterns = [
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

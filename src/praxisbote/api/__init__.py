@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 
 from praxisbote import __version__
-from praxisbote.api import errors, patients, practices
+from praxisbote.api import errors, messages, patients, practices
 from praxisbote.api.auth import ApiKeyAuth
 
 api = NinjaAPI(
@@ -21,3 +21,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("", practices.router)
 api.add_router("", patients.router)
+api.add_router("", messages.router)

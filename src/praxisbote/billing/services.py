@@ -1,0 +1,174 @@
+"""Reserve, charge, release (BIL-5, MSG-5): money moves only through these functions.
+
+A paid message reserves its cost when it is queued, is charged when the provider accepts
+it and released when it fails, expires or is cancelled. Free monthly units (seed 001:
+5 SMS and 5 Threema) are used first and given back on release.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from praxisbote.billing.models import CreditAccount, CreditEntry, EntryKind, FreeQuota
+from praxisbote.practices.models import Practice
+
+if TYPE_CHECKING:
+    from praxisbote.messaging.models import Message
+
+ZERO = Decimal("0")
+
+
+class InsufficientCredit(Exception):
+    def __init__(self, needed: Decimal, available: Decimal, currency: str = "EUR") -> None:
+        self.needed = needed
+        self.available = available
+        self.currency = currency
+        super().__init__(
+            _("Not enough credit: %(needed)s %(cur)s needed, %(available)s %(cur)s available.")
+            % {"needed": needed, "available": available, "cur": currency}
+        )
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one message costs after free units: ``amount`` of money, ``free_units`` taken."""
+
+    amount: Decimal
+    free_units: int
+
+
+def account_for(practice: Practice) -> CreditAccount:
+    account, _ = CreditAccount.objects.get_or_create(practice=practice)
+    return account
+
+
+def price_of(account: CreditAccount, channel: str, units: int) -> Decimal:
+    """List price before free units: what the UI shows before sending."""
+    return account.price(channel) * units
+
+
+def month_key() -> str:
+    return timezone.localdate().strftime("%Y-%m")
+
+
+def _take_free_units(practice: Practice, channel: str, wanted: int, limit: int) -> int:
+    if wanted <= 0 or limit <= 0:
+        return 0
+    quota, _ = FreeQuota.objects.select_for_update().get_or_create(
+        practice=practice, channel=channel, month=month_key()
+    )
+    take = max(0, min(wanted, limit - quota.used))
+    if take:
+        FreeQuota.objects.filter(pk=quota.pk).update(used=F("used") + take)
+    return take
+
+
+@transaction.atomic
+def reserve(practice: Practice, items: Sequence[tuple[str, int]]) -> list[Charge]:
+    """Reserve the cost of several messages at once, all or nothing.
+
+    ``items`` are (channel, units). Raises ``InsufficientCredit`` and reserves nothing when
+    the available credit does not cover the total.
+    """
+    account = CreditAccount.objects.select_for_update().get(pk=account_for(practice).pk)
+    units_by_channel: dict[str, int] = defaultdict(int)
+    for channel, units in items:
+        if account.price(channel) > ZERO:
+            units_by_channel[channel] += units
+    free_left = {
+        ch: _take_free_units(practice, ch, total, account.free_per_month(ch))
+        for ch, total in units_by_channel.items()
+    }
+    charges: list[Charge] = []
+    total = ZERO
+    for channel, units in items:
+        price = account.price(channel)
+        if price <= ZERO:
+            charges.append(Charge(ZERO, 0))
+            continue
+        free = min(units, free_left.get(channel, 0))
+        free_left[channel] = free_left.get(channel, 0) - free
+        amount = price * (units - free)
+        total += amount
+        charges.append(Charge(amount, free))
+    if total > ZERO:
+        updated = CreditAccount.objects.filter(
+            pk=account.pk, balance__gte=F("reserved") + total
+        ).update(reserved=F("reserved") + total)
+        if not updated:
+            transaction.set_rollback(True)
+            raise InsufficientCredit(total, account.available, account.currency)
+    return charges
+
+
+def _by_practice(messages: Iterable[Message]) -> dict[object, list[Message]]:
+    groups: dict[object, list[Message]] = defaultdict(list)
+    for message in messages:
+        groups[message.practice_id].append(message)
+    return groups
+
+
+def charge(messages: Iterable[Message]) -> None:
+    """Turn reservations into charges for messages the provider accepted."""
+    for practice_id, group in _by_practice(m for m in messages if m.reserved).items():
+        total = sum((m.cost for m in group), ZERO)
+        if total:
+            CreditAccount.objects.filter(practice_id=practice_id).update(
+                balance=F("balance") - total, reserved=F("reserved") - total
+            )
+        CreditEntry.objects.bulk_create(
+            CreditEntry(
+                practice_id=practice_id,
+                kind=EntryKind.CHARGE,
+                amount=-m.cost,
+                message_id=m.id,
+                channel=m.channel,
+                units=m.segments,
+            )
+            for m in group
+        )
+        for m in group:
+            m.reserved = False
+
+
+def release(messages: Iterable[Message]) -> None:
+    """Give back the reservation (and free units) of messages that will not be sent."""
+    for practice_id, group in _by_practice(m for m in messages if m.reserved).items():
+        total = sum((m.cost for m in group), ZERO)
+        if total:
+            CreditAccount.objects.filter(practice_id=practice_id).update(
+                reserved=F("reserved") - total
+            )
+        free: dict[str, int] = defaultdict(int)
+        for m in group:
+            free[m.channel] += m.free_units
+            m.reserved = False
+        for channel, units in free.items():
+            if units:
+                FreeQuota.objects.filter(
+                    practice_id=practice_id, channel=channel, month=month_key(), used__gte=units
+                ).update(used=F("used") - units)
+
+
+def add_credit(practice: Practice, amount: Decimal, note: str = "") -> CreditAccount:
+    """Record a purchase (or a correction when negative)."""
+    with transaction.atomic():
+        account = account_for(practice)
+        CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+        CreditEntry.objects.create(
+            practice=practice,
+            kind=EntryKind.PURCHASE if amount >= 0 else EntryKind.ADJUSTMENT,
+            amount=amount,
+            note=note[:200],
+        )
+    account.refresh_from_db()
+    return account

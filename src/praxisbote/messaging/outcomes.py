@@ -1,0 +1,246 @@
+"""Claiming due messages and recording what providers answered: the outbox's database side.
+
+Synchronous on purpose: the worker runs these on one database thread, so they stay plain
+Django and testable without an event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from praxisbote.billing import services as billing
+from praxisbote.billing.services import InsufficientCredit
+from praxisbote.messaging import metrics, states
+from praxisbote.messaging.models import Message, State
+from praxisbote.providers.base import ProviderError, SendOutcome, ThrottledError, TransientError
+
+log = logging.getLogger(__name__)
+
+MESSAGE_FIELDS = ["state", "updated_at", "lease_until", "worker_id", "next_attempt_at"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float
+    cap_seconds: float
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Exponential backoff with jitter (50-100% of the step), or the provider's hint."""
+        if retry_after:
+            return retry_after
+        step = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
+        return step * (0.5 + random.random() / 2)
+
+
+def policy() -> RetryPolicy:
+    return RetryPolicy(settings.OUTBOX_RETRY_BASE_SECONDS, settings.OUTBOX_RETRY_CAP_SECONDS)
+
+
+def max_age(channel: str) -> timedelta:
+    return timedelta(hours=settings.OUTBOX_MAX_AGE_HOURS[channel])
+
+
+def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
+    """Take up to ``limit`` due messages: state ``sending``, leased to ``worker_id``.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim side by side. SQLite: the
+    transaction takes the single write lock at BEGIN (IMMEDIATE), so claims queue up.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        qs = Message.objects.filter(state__in=states.CLAIMABLE, next_attempt_at__lte=now).order_by(
+            "next_attempt_at"
+        )
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = list(qs.select_related("practice")[:limit])
+        if not rows:
+            return []
+        rows = _queue_scheduled(rows)
+        rows = _reserve_credit(rows, now)
+        lease = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.lease_until = lease
+            row.worker_id = worker_id
+            row.attempts += 1
+        claimed = states.apply(
+            rows,
+            State.SENDING,
+            f"claimed by {worker_id}",
+            fields=["lease_until", "worker_id", "attempts", "cost", "free_units", "reserved"],
+        )
+    return claimed
+
+
+def _queue_scheduled(rows: list[Message]) -> list[Message]:
+    due = [m for m in rows if m.state == State.SCHEDULED]
+    if due:
+        states.apply(due, State.QUEUED, "due")
+    return rows
+
+
+def _reserve_credit(rows: list[Message], now) -> list[Message]:
+    """Reserve for messages that hold no reservation yet; without credit they wait queued."""
+    ready = [m for m in rows if m.reserved or not _is_paid(m)]
+    for practice_id, group in _group(m for m in rows if not m.reserved and _is_paid(m)).items():
+        practice = group[0].practice
+        try:
+            charges = billing.reserve(practice, [(m.channel, m.segments) for m in group])
+        except InsufficientCredit as exc:
+            wait = now + timedelta(seconds=settings.OUTBOX_CREDIT_WAIT_SECONDS)
+            Message.objects.filter(pk__in=[m.pk for m in group]).update(
+                last_error=str(exc), next_attempt_at=wait, updated_at=now
+            )
+            log.info("practice %s: %d messages wait for credit", practice_id, len(group))
+            continue
+        for message, charge in zip(group, charges, strict=True):
+            message.cost = charge.amount
+            message.free_units = charge.free_units
+            message.reserved = True
+            if message.last_error.startswith(("Not enough credit", "Nicht genug")):
+                message.last_error = ""
+        ready.extend(group)
+    return ready
+
+
+def _is_paid(message: Message) -> bool:
+    return billing.account_for(message.practice).price(message.channel) > 0
+
+
+def _group(messages) -> dict[Any, list[Message]]:
+    groups: dict[Any, list[Message]] = {}
+    for message in messages:
+        groups.setdefault(message.practice_id, []).append(message)
+    return groups
+
+
+def record(worker_id: str, outcomes: Sequence[SendOutcome], provider_name: str = "") -> int:
+    """Store outcomes for messages this worker still holds; returns how many were stored.
+
+    A message whose lease was lost (another worker re-claimed it) is skipped: the other
+    worker's result counts.
+    """
+    by_id = {o.message_id: o for o in outcomes}
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update().filter(
+                pk__in=list(by_id), state=State.SENDING, worker_id=worker_id
+            )
+        )
+        lost = len(by_id) - len(rows)
+        if lost:
+            log.warning("worker %s lost the lease of %d messages", worker_id, lost)
+        sent, retry, failed, expired = [], [], [], []
+        details: dict[Any, str] = {}
+        payloads: dict[Any, Any] = {}
+        for message in rows:
+            outcome = by_id[str(message.pk)]
+            message.lease_until = None
+            message.updated_at = now
+            if provider_name:
+                message.provider = provider_name
+            if outcome.error is None:
+                message.provider_message_id = outcome.provider_message_id[:200]
+                message.sent_at = now
+                message.last_error = ""
+                details[message.pk] = outcome.detail or f"accepted by {message.provider}"
+                payloads[message.pk] = outcome.payload
+                sent.append(message)
+                metrics.observe_sent(message)
+                continue
+            _classify(message, outcome.error, now, retry, failed, expired)
+            details[message.pk] = outcome.error.reason
+            metrics.observe_failure(message, outcome.error)
+        billing.charge(sent)
+        billing.release(failed + expired)
+        extra = ["provider", "provider_message_id", "sent_at", "last_error", "attempts"]
+        extra += ["reserved", "free_units"]
+        states.apply(sent, State.SENT, fields=extra, details=details, payloads=payloads)
+        states.apply(retry, State.QUEUED, fields=extra, details=details)
+        states.apply(failed, State.FAILED, fields=extra, details=details)
+        states.apply(expired, State.EXPIRED, fields=extra, details=details)
+    return len(rows)
+
+
+def _classify(message: Message, error: ProviderError, now, retry, failed, expired) -> None:
+    message.last_error = error.reason[:2000]
+    if not isinstance(error, TransientError):
+        failed.append(message)
+        return
+    if isinstance(error, ThrottledError):
+        message.attempts = max(0, message.attempts - 1)  # throttling is not a failure
+    if now - message.due_at > max_age(message.channel):
+        message.last_error = f"gave up after {message.attempts} attempts: {error.reason}"[:2000]
+        expired.append(message)
+        return
+    message.next_attempt_at = now + timedelta(
+        seconds=policy().delay(message.attempts, error.retry_after)
+    )
+    retry.append(message)
+
+
+def release_claims(worker_id: str, reason: str = "released by a stopping worker") -> int:
+    """Give back everything this worker holds, so another worker takes it at once."""
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update().filter(state=State.SENDING, worker_id=worker_id)
+        )
+        for row in rows:
+            row.lease_until = None
+            row.worker_id = ""
+            row.next_attempt_at = timezone.now()
+            row.attempts = max(0, row.attempts - 1)
+        return len(states.apply(rows, State.QUEUED, reason, fields=["attempts"]))
+
+
+def rescue_expired_leases() -> int:
+    """Messages of workers that died: their lease ran out, so they are queued again."""
+    now = timezone.now()
+    with transaction.atomic():
+        qs = Message.objects.filter(state=State.SENDING, lease_until__lt=now)
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True)
+        rows = list(qs[:5000])
+        details = {r.pk: f"lease of worker {r.worker_id} expired; queued again" for r in rows}
+        for row in rows:
+            row.lease_until = None
+            row.worker_id = ""
+            row.next_attempt_at = now
+        return len(states.apply(rows, State.QUEUED, details=details))
+
+
+def pending_count() -> int:
+    return Message.objects.filter(
+        state__in=(*states.CLAIMABLE, State.SENDING),
+    ).count()
+
+
+def due_count() -> int:
+    return (
+        Message.objects.filter(
+            state__in=states.CLAIMABLE, next_attempt_at__lte=timezone.now()
+        ).count()
+        + Message.objects.filter(state=State.SENDING).count()
+    )
+
+
+def next_due_in(default: float) -> float:
+    nxt = (
+        Message.objects.filter(state__in=states.CLAIMABLE)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if nxt is None:
+        return default
+    return max(0.0, min(default, (nxt - timezone.now()).total_seconds()))

@@ -1,0 +1,112 @@
+"""The message state machine: the only place that decides which transition is allowed.
+
+Every transition goes through ``transition`` / ``bulk_transition``, which checks it against
+``ALLOWED`` and writes a ``DeliveryEvent`` in the same transaction, so the protocol always
+matches the state. Status webhooks to the integrator are queued here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.utils import timezone
+
+from praxisbote.messaging.models import DeliveryEvent, Message, State
+
+S = State
+ALLOWED: dict[str, frozenset[str]] = {
+    "": frozenset({S.SCHEDULED, S.QUEUED, S.FAILED}),  # creation
+    S.SCHEDULED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.QUEUED: frozenset({S.SENDING, S.CANCELLED, S.EXPIRED, S.FAILED}),
+    # sending -> queued: retry after a transient error, or the lease is given back.
+    S.SENDING: frozenset({S.SENT, S.DELIVERED, S.QUEUED, S.FAILED, S.EXPIRED, S.CANCELLED}),
+    S.SENT: frozenset({S.DELIVERED, S.BUFFERED, S.UNDELIVERABLE, S.EXPIRED}),
+    S.BUFFERED: frozenset({S.DELIVERED, S.UNDELIVERABLE, S.EXPIRED}),
+    S.DELIVERED: frozenset(),
+    S.UNDELIVERABLE: frozenset(),
+    S.FAILED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+PENDING = (S.SCHEDULED, S.QUEUED)
+CLAIMABLE = (S.SCHEDULED, S.QUEUED)
+FINAL = (S.DELIVERED, S.UNDELIVERABLE, S.FAILED, S.EXPIRED, S.CANCELLED)
+# States in which a reservation of credit is given back.
+RELEASING = (S.FAILED, S.EXPIRED, S.CANCELLED)
+
+
+class TransitionError(Exception):
+    pass
+
+
+def check(from_state: str, to_state: str) -> None:
+    if to_state not in ALLOWED.get(from_state, frozenset()):
+        raise TransitionError(f"{from_state or 'new'} -> {to_state} is not allowed")
+
+
+def allowed(from_state: str, to_state: str) -> bool:
+    return to_state in ALLOWED.get(from_state, frozenset())
+
+
+def event_for(
+    message: Message,
+    from_state: str,
+    to_state: str,
+    detail: str = "",
+    payload: Any = None,
+    at=None,
+) -> DeliveryEvent:
+    check(from_state, to_state)
+    return DeliveryEvent(
+        message=message,
+        from_state=from_state,
+        to_state=to_state,
+        detail=detail[:2000],
+        payload=payload,
+        at=at or timezone.now(),
+    )
+
+
+def record(events: Sequence[DeliveryEvent]) -> list[DeliveryEvent]:
+    """Store events and queue their status webhooks; call inside the caller's transaction."""
+    if not events:
+        return []
+    created = DeliveryEvent.objects.bulk_create(events)
+    from praxisbote.messaging import webhooks
+
+    webhooks.queue_for_events(created)
+    return created
+
+
+def apply(
+    messages: Iterable[Message],
+    to_state: str,
+    detail: str = "",
+    payload: Any = None,
+    fields: Sequence[str] = (),
+    details: Mapping[Any, str] | None = None,
+    payloads: Mapping[Any, Any] | None = None,
+) -> list[Message]:
+    """Move messages (loaded and locked inside the caller's transaction) to ``to_state``.
+
+    Messages for which the transition is not allowed are skipped and not returned: the
+    caller decides whether that is an error. ``fields`` are other attributes the caller set;
+    ``details``/``payloads`` give a per-message detail or raw payload by message id.
+    """
+    now = timezone.now()
+    moved: list[Message] = []
+    events: list[DeliveryEvent] = []
+    for message in messages:
+        if not allowed(message.state, to_state):
+            continue
+        text = details.get(message.id, detail) if details else detail
+        raw = payloads.get(message.id, payload) if payloads else payload
+        events.append(event_for(message, message.state, to_state, text, raw, now))
+        message.state = to_state
+        message.updated_at = now
+        moved.append(message)
+    if moved:
+        Message.objects.bulk_update(moved, ["state", "updated_at", *fields], batch_size=500)
+        record(events)
+    return moved

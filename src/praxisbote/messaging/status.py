@@ -1,0 +1,68 @@
+"""Provider status reports (webhook or poll) moving sent messages on (MSG-2, SMS-4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from praxisbote.messaging import states
+from praxisbote.messaging.models import Message, State
+from praxisbote.providers import base
+
+STATUS_TO_STATE = {
+    base.STATUS_DELIVERED: State.DELIVERED,
+    base.STATUS_BUFFERED: State.BUFFERED,
+    base.STATUS_UNDELIVERABLE: State.UNDELIVERABLE,
+    base.STATUS_EXPIRED: State.EXPIRED,
+}
+
+
+def apply_updates(provider: str, updates: Sequence[base.StatusUpdate]) -> int:
+    """Apply provider news to our messages; unknown ids and stale news are ignored."""
+    wanted = [u for u in updates if u.status in STATUS_TO_STATE]
+    if not wanted:
+        return 0
+    by_pid = {u.provider_message_id: u for u in wanted if u.provider_message_id}
+    by_ours = {u.message_id: u for u in wanted if u.message_id}
+    moved = 0
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update().filter(
+                provider=provider, provider_message_id__in=list(by_pid)
+            )
+        )
+        if by_ours:
+            rows += list(
+                Message.objects.select_for_update().filter(pk__in=list(by_ours), provider=provider)
+            )
+        groups: dict[str, list[Message]] = defaultdict(list)
+        details, payloads = {}, {}
+        for row in {r.pk: r for r in rows}.values():
+            update = by_pid.get(row.provider_message_id) or by_ours.get(str(row.pk))
+            if update is None:
+                continue
+            groups[STATUS_TO_STATE[update.status]].append(row)
+            details[row.pk] = update.detail or update.status
+            payloads[row.pk] = update.payload
+        for to_state, group in groups.items():
+            moved += len(states.apply(group, to_state, details=details, payloads=payloads))
+    return moved
+
+
+def expire_unconfirmed() -> int:
+    """Sent or buffered for longer than the report window (seed 003: 3 days) -> expired."""
+    cutoff = timezone.now() - timedelta(hours=settings.OUTBOX_REPORT_WINDOW_HOURS)
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update().filter(
+                state__in=(State.SENT, State.BUFFERED),
+                channel__in=("sms", "threema"),
+                sent_at__lt=cutoff,
+            )[:5000]
+        )
+        return len(states.apply(rows, State.EXPIRED, "no delivery report within the window"))

@@ -1,0 +1,146 @@
+"""The outbox worker: claim a batch, send it grouped by channel account, record outcomes.
+
+Runs embedded in ``praxisbote serve`` (a thread) or alone as ``praxisbote worker`` (any
+number, on any machine reaching the database). Database work happens on one dedicated
+thread; sending is asyncio so one worker keeps many connections busy. SIGTERM finishes the
+batch in flight, then gives back anything still claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from praxisbote.messaging import jobs, outcomes
+from praxisbote.messaging.delivery import AccountKey, build_outgoing, provider_for
+from praxisbote.messaging.models import Message
+from praxisbote.providers.base import Provider, SendOutcome, TransientError
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        batch_size: int | None = None,
+        concurrency: int = 8,
+        lease_seconds: float | None = None,
+        idle_seconds: float | None = None,
+        exit_when_idle: bool = False,
+        run_jobs: bool = True,
+    ) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self.batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds or settings.OUTBOX_LEASE_SECONDS
+        self.idle_seconds = (
+            idle_seconds if idle_seconds is not None else settings.OUTBOX_IDLE_SECONDS
+        )
+        self.exit_when_idle = exit_when_idle
+        self.run_jobs = run_jobs
+        self._stop = threading.Event()
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        self._providers: dict[AccountKey, Provider] = {}
+
+    def stop(self) -> None:
+        """Ask the worker to finish its batch and stop (safe from signal handlers)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def _in_db(self, func: Callable[..., Any], *args: Any) -> Any:
+        def call() -> Any:
+            close_old_connections()
+            return func(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._db, call)
+
+    def run(self) -> None:
+        asyncio.run(self.main())
+
+    async def main(self) -> None:
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not self.stopping:
+                handled = await self.run_once()
+                if self.run_jobs:
+                    await self._in_db(jobs.run_due, self.worker_id)
+                    await self._send_webhooks()
+                if handled:
+                    continue
+                if self.exit_when_idle and not await self._in_db(outcomes.pending_count):
+                    break
+                wait = await self._in_db(outcomes.next_due_in, self.idle_seconds)
+                await asyncio.get_running_loop().run_in_executor(None, self._stop.wait, wait)
+        finally:
+            released = await self._in_db(outcomes.release_claims, self.worker_id)
+            if released:
+                log.info("worker %s gave back %d messages", self.worker_id, released)
+            for provider in self._providers.values():
+                await provider.close()
+            await self._in_db(close_old_connections)
+            self._db.shutdown(wait=True)
+            log.info("worker %s stopped", self.worker_id)
+
+    async def run_once(self) -> int:
+        batch: list[Message] = await self._in_db(
+            outcomes.claim, self.worker_id, self.batch_size, self.lease_seconds
+        )
+        if not batch:
+            return 0
+        groups: dict[AccountKey, list[Message]] = defaultdict(list)
+        for message in batch:
+            groups[AccountKey(message.practice_id, message.channel)].append(message)
+        await asyncio.gather(*(self._send_group(key, msgs) for key, msgs in groups.items()))
+        return len(batch)
+
+    async def _send_group(self, key: AccountKey, messages: list[Message]) -> None:
+        try:
+            provider, name = await self._provider(key)
+            outgoing = await self._in_db(build_outgoing, messages)
+            results = await provider.send_batch(outgoing)
+        except Exception as exc:
+            log.exception("sending a group failed")
+            reason = f"could not send: {type(exc).__name__}: {exc}"
+            results = [SendOutcome(str(m.pk), error=TransientError(reason)) for m in messages]
+            name = ""
+        await self._in_db(outcomes.record, self.worker_id, results, name)
+
+    async def _provider(self, key: AccountKey) -> tuple[Provider, str]:
+        provider = self._providers.get(key)
+        if provider is None:
+            provider = await self._in_db(provider_for, key, self.worker_id, self.concurrency)
+            self._providers[key] = provider
+        return provider, provider.name
+
+    async def _send_webhooks(self) -> None:
+        from praxisbote.messaging import webhooks
+
+        await webhooks.send_due(self._in_db, self.worker_id)
+
+
+def start_embedded(**kwargs: Any) -> tuple[Worker, threading.Thread]:
+    """Start a worker on a daemon thread (for ``praxisbote serve``)."""
+    worker = Worker(**kwargs)
+    thread = threading.Thread(target=worker.run, name="outbox-worker", daemon=True)
+    thread.start()
+    return worker, thread

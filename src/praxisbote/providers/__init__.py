@@ -1,0 +1,1 @@
+"""Channel providers: one module each, all behind ``base.Provider``."""

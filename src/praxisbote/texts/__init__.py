@@ -1,0 +1,1 @@
+"""Texts: templates, rendering and SMS encoding."""
