@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -320,3 +320,28 @@ def save_category(
             category.is_default = True
         category.save()
     return category
+
+
+def consent_changes(
+    old: Mapping[str, Any], wanted: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Only the channels whose consent or source differs from ``old``.
+
+    A form shows every channel and sends them all back; passing only the changes keeps
+    the recorded time of an unchanged consent instead of restamping it on every save.
+    """
+    changes: dict[str, dict[str, Any]] = {}
+    for channel, entry in wanted.items():
+        before = old.get(channel) or {}
+        granted = bool(entry.get("granted"))
+        source = str(entry.get("source") or "").strip()
+        if granted != bool(before.get("granted")) or source != before.get("source", ""):
+            changes[channel] = {"granted": granted, "source": source}
+    return changes
+
+
+def categories_with_counts(practice: Practice) -> QuerySet[PatientCategory]:
+    """The practice's categories, each with ``patient_count`` (erased patients left out)."""
+    return scoped(PatientCategory, practice).annotate(
+        patient_count=Count("patients", filter=Q(patients__erased_at__isnull=True))
+    )

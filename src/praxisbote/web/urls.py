@@ -1,11 +1,24 @@
 from django.urls import path
 
-from praxisbote.web import views
+from praxisbote.web.views import account, patients, practice
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", views.login, name="login"),
-    path("logout/", views.logout, name="logout"),
+    path("", practice.home, name="home"),
+    path("login/", account.login, name="login"),
+    path("logout/", account.logout, name="logout"),
+    path("account/password/", account.password_change, name="password_change"),
+    path("practice/", practice.practice_settings, name="practice_settings"),
+    path("api-keys/", practice.api_keys, name="api_keys"),
+    path("api-keys/<int:key_id>/revoke/", practice.api_key_revoke, name="api_key_revoke"),
+    path("patients/", patients.patient_list, name="patients"),
+    path("patients/new/", patients.patient_create, name="patient_create"),
+    path("patients/<uuid:patient_id>/", patients.patient_detail, name="patient_detail"),
+    path("patients/<uuid:patient_id>/edit/", patients.patient_edit, name="patient_edit"),
+    path("patients/<uuid:patient_id>/export/", patients.patient_export, name="patient_export"),
+    path("patients/<uuid:patient_id>/erase/", patients.patient_erase, name="patient_erase"),
+    path("categories/", patients.category_list, name="categories"),
+    path("categories/new/", patients.category_create, name="category_create"),
+    path("categories/<int:category_id>/edit/", patients.category_edit, name="category_edit"),
 ]

@@ -1,0 +1,306 @@
+"""Staff UI forms: they parse what the browser sends; the domain services validate.
+
+Fields are deliberately lenient (mostly optional text) so that a mistake reaches the
+service and the user reads the same message the API gives for it, next to the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import ValidationError
+from django.forms.renderers import DjangoTemplates
+from django.utils.translation import gettext_lazy as _
+
+from praxisbote.patients.models import Notification, Patient, PatientCategory
+from praxisbote.patients.services import consent_changes
+from praxisbote.practices.models import TIMEZONES, Channel, Language, Practice
+from praxisbote.practices.tenancy import scoped
+
+
+class WebRenderer(DjangoTemplates):
+    """Renders every field as label, help, error, input, with ids for aria-describedby."""
+
+    form_template_name = "web/forms/form.html"
+    field_template_name = "web/forms/field.html"
+
+
+class WebForm(forms.Form):
+    default_renderer = WebRenderer
+    # Service error keys that have no field of the same name on this form.
+    error_fields: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Put each message of a service's ``ValidationError`` next to its field."""
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc.messages)
+            return
+        for key, messages in exc.message_dict.items():
+            self.add_error(self._field_for(key), messages)
+
+    def _field_for(self, key: str) -> str | None:
+        # "consent.sms.granted" -> consent_sms_granted, else the nearest known prefix.
+        candidates = [self.error_fields.get(key, key), key.replace(".", "_"), key.split(".")[0]]
+        return next((c for c in candidates if c in self.fields), None)
+
+
+def _text(label: str, help_text: str = "", **kwargs: Any) -> forms.CharField:
+    return forms.CharField(label=label, help_text=help_text, required=False, **kwargs)
+
+
+def _select(label: str, choices: list[tuple[str, str]], help_text: str = "") -> forms.CharField:
+    """A select whose value the service checks (a ChoiceField would answer first)."""
+    return _text(label, help_text, widget=forms.Select(choices=choices))
+
+
+def _check(label: str, help_text: str = "") -> forms.BooleanField:
+    return forms.BooleanField(label=label, help_text=help_text, required=False)
+
+
+CHANNEL_CHOICES = [("", _("— none —")), *Channel.choices]
+ORDINALS = (_("1st choice"), _("2nd choice"), _("3rd choice"))
+
+
+def add_channel_order_fields(form: forms.Form, current: list[str] | None) -> None:
+    """Three selects for channels in order of preference (no JavaScript needed to sort)."""
+    current = list(current or [])
+    for i, label in enumerate(ORDINALS, start=1):
+        form.fields[f"channel_{i}"] = forms.ChoiceField(
+            label=label, choices=CHANNEL_CHOICES, required=False
+        )
+        form.initial.setdefault(f"channel_{i}", current[i - 1] if len(current) >= i else "")
+
+
+def channel_order(cleaned: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(c for i in (1, 2, 3) if (c := cleaned.get(f"channel_{i}"))))
+
+
+class LoginForm(WebForm):
+    email = forms.EmailField(
+        label=_("E-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form with our layout and the password rules as plain text."""
+
+    default_renderer = WebRenderer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+
+
+class PracticeSettingsForm(WebForm):
+    name = _text(_("Practice name"), _("How patients know the practice."))
+    phone = _text(
+        _("Phone"),
+        _("Printed in messages so that patients can call back."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    sender_name = _text(
+        _("Sender display name"),
+        _("Shown to patients as the sender, e.g. the practice or practitioner."),
+    )
+    timezone = _select(
+        _("Time zone"),
+        [(tz, tz) for tz in TIMEZONES],
+        _("Appointment times and quiet hours are read in this time zone."),
+    )
+    language = _select(
+        _("Language"),
+        Language.choices,
+        _("Language of messages to patients for whom no language is recorded."),
+    )
+    quiet_hours_start = forms.TimeField(
+        label=_("Quiet hours from"),
+        help_text=_("No automatic messages (such as reminders) go out from this time…"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    quiet_hours_end = forms.TimeField(
+        label=_("Quiet hours until"),
+        help_text=_("…until this time; they wait and go out afterwards."),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    protocol_retention_days = forms.IntegerField(
+        label=_("Keep the send protocol for (days)"),
+        help_text=_("Older protocol entries are deleted automatically (data protection)."),
+        required=False,
+    )
+    email_enabled = _check(
+        _("Allow e-mail"), _("Messages may go to patients by e-mail through your mail provider.")
+    )
+    sms_enabled = _check(
+        _("Allow SMS (billed extra)"), _("Messages may go out as SMS; each SMS uses credit.")
+    )
+    threema_enabled = _check(
+        _("Allow Threema (billed extra)"),
+        _("Messages may go out through Threema; each message uses credit."),
+    )
+
+    def __init__(self, *args: Any, practice: Practice, read_only: bool = False, **kwargs: Any):
+        kwargs.setdefault("initial", {f: getattr(practice, f) for f in self.base_fields})
+        super().__init__(*args, **kwargs)
+        tz = self.fields["timezone"].widget
+        if practice.timezone not in TIMEZONES:  # keep a zone set through the API selectable
+            tz.choices = [(practice.timezone, practice.timezone), *tz.choices]
+        for field in self.fields.values():
+            field.disabled = read_only
+
+
+class ApiKeyForm(WebForm):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("Where the key is used, e.g. the practice software; helps to revoke it later."),
+    )
+
+
+class CategoryForm(WebForm):
+    name = _text(_("Name"), _("For example 'Adults', 'Children' or 'Recall only'."))
+    notifications = forms.MultipleChoiceField(
+        label=_("Automatic notifications"),
+        help_text=_("Which automatic messages patients of this kind receive."),
+        choices=Notification.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    is_default = _check(
+        _("Default for new patients"),
+        _("New patients get this category unless another is chosen."),
+    )
+    error_fields = {"channels": "channel_1"}
+
+    def __init__(self, *args: Any, category: PatientCategory | None = None, **kwargs: Any):
+        initial = kwargs.setdefault("initial", {})
+        if category is not None:
+            initial.update(
+                name=category.name,
+                notifications=category.notifications,
+                is_default=category.is_default,
+            )
+        super().__init__(*args, **kwargs)
+        add_channel_order_fields(self, category.channels if category else [Channel.EMAIL])
+        self.fields["channel_1"].help_text = _(
+            "Channels to try, in order: the first one the patient consented to and can be "
+            "reached on is used."
+        )
+        if category is not None and category.is_default:
+            self.fields["is_default"].disabled = True  # choose another default instead
+
+    def service_data(self) -> dict[str, Any]:
+        data = {
+            "name": self.cleaned_data["name"],
+            "channels": channel_order(self.cleaned_data),
+            "notifications": self.cleaned_data["notifications"],
+        }
+        if self.cleaned_data.get("is_default") and not self.fields["is_default"].disabled:
+            data["is_default"] = True
+        return data
+
+
+PATIENT_TEXT = ("salutation", "first_name", "last_name", "email", "mobile", "threema_id", "notes")
+AS_CATEGORY = "category"
+
+
+class PatientForm(WebForm):
+    salutation = _text(_("Salutation"), _("As used in letters, e.g. 'Frau Dr.'."))
+    first_name = _text(_("First name"), widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = _text(_("Last name"), widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    birth_date = _text(
+        _("Birth date"),
+        _("Used for birthday greetings and to tell patients of the same name apart."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    language = _select(
+        _("Language"),
+        [("", _("as the practice")), *Language.choices],
+        _("Messages to this patient are written in this language."),
+    )
+    email = _text(_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    mobile = _text(
+        _("Mobile number"),
+        _("Numbers from abroad with country code, e.g. +49 151 …; landlines cannot get SMS."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    threema_id = _text(_("Threema ID"), _("8 characters, shown in the patient's Threema app."))
+    notes = _text(
+        _("Notes"),
+        _("Internal; never sent to the patient."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    category = _select(_("Category"), [], _("Sets which notifications go out and how."))
+    channels = forms.ChoiceField(
+        label=_("Channels"),
+        choices=[(AS_CATEGORY, _("as the category says")), ("own", _("for this patient:"))],
+        help_text=_("Which channels to try, in order; the category's choice fits most patients."),
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, practice: Practice, patient: Patient | None = None, **kw: Any):
+        self.patient = patient
+        categories = list(scoped(PatientCategory, practice).order_by("name"))
+        kw.setdefault("initial", self._initial(patient, categories))
+        super().__init__(*args, **kw)
+        self.fields["category"].widget.choices = [
+            ("", _("— none —")),
+            *((str(c.pk), c.name) for c in categories),
+        ]
+        add_channel_order_fields(self, patient.channels if patient else None)
+        for channel, label in Channel.choices:
+            self.fields[f"consent_{channel}_granted"] = _check(
+                _("%(channel)s: consent given") % {"channel": label}
+            )
+            self.fields[f"consent_{channel}_source"] = _text(
+                _("%(channel)s: source of consent") % {"channel": label}
+            )
+
+    @staticmethod
+    def _initial(patient: Patient | None, categories: list[PatientCategory]) -> dict[str, Any]:
+        if patient is None:
+            default = next((c for c in categories if c.is_default), None)
+            return {"category": str(default.pk) if default else "", "channels": AS_CATEGORY}
+        initial: dict[str, Any] = {f: getattr(patient, f) for f in PATIENT_TEXT}
+        initial.update(
+            birth_date=patient.birth_date.isoformat() if patient.birth_date else "",
+            language=patient.language,
+            category=str(patient.category_id or ""),
+            channels=AS_CATEGORY if patient.channels is None else "own",
+        )
+        for channel, entry in (patient.consent or {}).items():
+            initial[f"consent_{channel}_granted"] = bool(entry.get("granted"))
+            initial[f"consent_{channel}_source"] = entry.get("source", "")
+        return initial
+
+    def consent_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"consent_{ch}_granted"], self[f"consent_{ch}_source"]) for ch in Channel.values
+        ]
+
+    def service_data(self) -> dict[str, Any]:
+        """What the patient services take, as the API would send it."""
+        cd = self.cleaned_data
+        data: dict[str, Any] = {f: cd[f] for f in (*PATIENT_TEXT, "birth_date", "language")}
+        data["category"] = cd["category"]
+        data["channels"] = None if cd["channels"] in ("", AS_CATEGORY) else channel_order(cd)
+        wanted = {
+            ch: {"granted": cd[f"consent_{ch}_granted"], "source": cd[f"consent_{ch}_source"]}
+            for ch in Channel.values
+        }
+        data["consent"] = consent_changes(self.patient.consent if self.patient else {}, wanted)
+        return data
