@@ -62,3 +62,13 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Translations: collect strings into locale/de/LC_MESSAGES/django.po (needs GNU gettext),
+# then compile django.mo. Translate the new entries and commit both files: a fresh clone
+# then runs without gettext.
+.PHONY: messages
+messages: $(VENV)/.installed-test
+	cd src/praxisbote && DJANGO_SETTINGS_MODULE=praxisbote.settings ../../$(BIN)/django-admin \
+	  makemessages -l de --add-location file --no-obsolete --no-wrap
+	cd src/praxisbote && DJANGO_SETTINGS_MODULE=praxisbote.settings ../../$(BIN)/django-admin \
+	  compilemessages -l de
