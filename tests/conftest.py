@@ -23,13 +23,16 @@ class ApiClient:
     """A Django test client that sends the practice's bearer key and JSON bodies."""
 
     def __init__(self, key: str) -> None:
-        self.client = Client(headers={"Authorization": f"Bearer {key}"})
+        # Integrators' tools usually ask for English; German is the default without a header.
+        self.client = Client(headers={"Authorization": f"Bearer {key}", "Accept-Language": "en"})
 
     def get(self, path: str, **params):
         return self.client.get(path, params)
 
-    def post(self, path: str, data=None, **headers):
-        return self.client.post(path, data or {}, content_type="application/json", headers=headers)
+    def post(self, path: str, data=None, headers=None):
+        return self.client.post(
+            path, data or {}, content_type="application/json", headers=headers or {}
+        )
 
     def patch(self, path: str, data=None):
         return self.client.patch(path, data or {}, content_type="application/json")

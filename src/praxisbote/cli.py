@@ -323,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Database, attachments and keys hold patient data: readable by this user only.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs' Swagger UI from local files instead of a CDN
     "praxisbote.practices",
     "praxisbote.patients",
     "praxisbote.billing",
@@ -157,8 +157,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOG_LEVEL = env_str("PRAXISBOTE_LOG_LEVEL", "INFO").upper()
-if LOG_LEVEL not in logging.getLevelNamesMapping():
-    raise ImproperlyConfigured(f"PRAXISBOTE_LOG_LEVEL {LOG_LEVEL!r} is not a log level")
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"PRAXISBOTE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,7 @@ input, ``errors: [{"field": "mobile", "message": "…"}]`` naming each field.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +16,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "https://praxisbote.org/problems/"
 CONTENT_TYPE = "application/problem+json"
 
@@ -116,6 +118,18 @@ def install(api: NinjaAPI) -> None:
     def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return problem_response(
             Problem(404, _("Not found"), _("No such object in this practice."), slug="not-found")
+        )
+
+    @api.exception_handler(Exception)
+    def _crash(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("unhandled error in %s %s", request.method, request.path)
+        return problem_response(
+            Problem(
+                500,
+                _("Internal error"),
+                _("Something went wrong on our side; nothing was changed. Please try again."),
+                slug="internal",
+            )
         )
 
     @api.exception_handler(HttpError)

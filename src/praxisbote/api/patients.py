@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
@@ -103,6 +104,15 @@ def _data(payload: PatientIn) -> dict[str, Any]:
     return data
 
 
+def _renamed(exc: ValidationError) -> ValidationError:
+    """The API calls the field ``category_id``; the domain calls it ``category``."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return ValidationError(
+        {("category_id" if k == "category" else k): v for k, v in exc.message_dict.items()}
+    )
+
+
 @router.get("/patients", response=Page[PatientOut], summary="List and search patients")
 def list_patients(
     request: HttpRequest,
@@ -114,7 +124,10 @@ def list_patients(
 
 @router.post("/patients", response={201: PatientOut}, summary="Create a patient")
 def create_patient(request: HttpRequest, payload: PatientIn):
-    return 201, services.create_patient(practice_of(request), _data(payload))
+    try:
+        return 201, services.create_patient(practice_of(request), _data(payload))
+    except ValidationError as exc:
+        raise _renamed(exc) from exc
 
 
 @router.get("/patients/{patient_id}", response=PatientOut)
@@ -124,7 +137,10 @@ def get_patient(request: HttpRequest, patient_id: UUID):
 
 @router.patch("/patients/{patient_id}", response=PatientOut, summary="Change some fields")
 def patch_patient(request: HttpRequest, patient_id: UUID, payload: PatientIn):
-    return services.update_patient(_patient(request, patient_id), _data(payload))
+    try:
+        return services.update_patient(_patient(request, patient_id), _data(payload))
+    except ValidationError as exc:
+        raise _renamed(exc) from exc
 
 
 @router.delete(

@@ -39,10 +39,13 @@ def export(patient: Patient) -> dict[str, Any]:
 def erase(patient: Patient) -> None:
     """Withdraw pending messages and blank addresses and texts; costs stay for billing."""
     from praxisbote.messaging import services
-    from praxisbote.messaging.models import Message, SandboxDelivery
+    from praxisbote.messaging.models import Attachment, Message, SandboxDelivery
 
     services.cancel_many(patient.practice, patient=patient)
     ids = list(Message.objects.filter(patient=patient).values_list("pk", flat=True))
+    files = list(Attachment.objects.filter(message_id__in=ids))
+    Attachment.objects.filter(pk__in=[f.pk for f in files]).delete()
+    services.delete_attachment_files(files)
     Message.objects.filter(pk__in=ids).update(recipient="", subject="", body="", html="")
     SandboxDelivery.objects.filter(message_id__in=ids).update(
         recipient="", subject="", body="", html=""

@@ -50,6 +50,10 @@ def observe_failure(message, error: ProviderError) -> None:
 class QueueDepth:
     """Counts messages per state from the database at scrape time (shared by all processes)."""
 
+    def describe(self):
+        # Without this, registering would run collect() and query the database at import.
+        return [GaugeMetricFamily("praxisbote_messages", "Messages in the outbox by state")]
+
     def collect(self):
         from django.db.models import Count
 

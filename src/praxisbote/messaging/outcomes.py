@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from praxisbote.billing import services as billing
+from praxisbote.billing.models import CreditAccount
 from praxisbote.billing.services import InsufficientCredit
 from praxisbote.messaging import metrics, states
 from praxisbote.messaging.models import Message, State
@@ -76,7 +77,15 @@ def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
             rows,
             State.SENDING,
             f"claimed by {worker_id}",
-            fields=["lease_until", "worker_id", "attempts", "cost", "free_units", "reserved"],
+            fields=[
+                "lease_until",
+                "worker_id",
+                "attempts",
+                "cost",
+                "free_units",
+                "reserved",
+                "last_error",
+            ],
         )
     return claimed
 
@@ -90,8 +99,17 @@ def _queue_scheduled(rows: list[Message]) -> list[Message]:
 
 def _reserve_credit(rows: list[Message], now) -> list[Message]:
     """Reserve for messages that hold no reservation yet; without credit they wait queued."""
-    ready = [m for m in rows if m.reserved or not _is_paid(m)]
-    for practice_id, group in _group(m for m in rows if not m.reserved and _is_paid(m)).items():
+    accounts = {
+        a.practice_id: a
+        for a in CreditAccount.objects.filter(practice_id__in={m.practice_id for m in rows})
+    }
+
+    def paid(message: Message) -> bool:
+        account = accounts.get(message.practice_id)
+        return account is not None and account.price(message.channel) > 0
+
+    ready = [m for m in rows if m.reserved or not paid(m)]
+    for practice_id, group in _group(m for m in rows if not m.reserved and paid(m)).items():
         practice = group[0].practice
         try:
             charges = billing.reserve(practice, [(m.channel, m.segments) for m in group])
@@ -106,14 +124,9 @@ def _reserve_credit(rows: list[Message], now) -> list[Message]:
             message.cost = charge.amount
             message.free_units = charge.free_units
             message.reserved = True
-            if message.last_error.startswith(("Not enough credit", "Nicht genug")):
-                message.last_error = ""
+            message.last_error = ""  # the wait for credit is over
         ready.extend(group)
     return ready
-
-
-def _is_paid(message: Message) -> bool:
-    return billing.account_for(message.practice).price(message.channel) > 0
 
 
 def _group(messages) -> dict[Any, list[Message]]:
@@ -217,12 +230,6 @@ def rescue_expired_leases() -> int:
             row.worker_id = ""
             row.next_attempt_at = now
         return len(states.apply(rows, State.QUEUED, details=details))
-
-
-def pending_count() -> int:
-    return Message.objects.filter(
-        state__in=(*states.CLAIMABLE, State.SENDING),
-    ).count()
 
 
 def due_count() -> int:

@@ -14,7 +14,7 @@ import mimetypes
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from praxisbote import crypto
 from praxisbote.billing import services as billing
+from praxisbote.db import clone, fast_insert
 from praxisbote.messaging import states
 from praxisbote.messaging.models import (
     Attachment,
@@ -46,6 +47,8 @@ from praxisbote.texts import encoding
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 MAX_BATCH = 10_000
+# Sent without a person deciding each one: only to channels the patient consented to (PAT-4).
+AUTOMATIC_KINDS = frozenset({Kind.REMINDER, Kind.RECALL, Kind.BIRTHDAY, Kind.MASS})
 TEST_MODE_NOTICE = "test mode: nothing leaves this server"
 
 
@@ -134,14 +137,46 @@ def _decode_attachments(
     return files
 
 
+@dataclass
+class _Lookups:
+    """What validating many messages of one practice needs, read once per request."""
+
+    practice: Practice
+    patients: Mapping[str, Patient] = field(default_factory=dict)
+    accounts: dict[str, ChannelAccount] = field(default_factory=dict)
+    credit: Any = None
+    #: One timestamp for the whole request: a batch is created at one instant.
+    now: datetime = field(default_factory=timezone.now)
+    _template: Message | None = None
+
+    @property
+    def template(self) -> Message:
+        """Every message of the request starts as a copy of this one (see ``db.clone``)."""
+        if self._template is None:
+            self._template = Message(practice=self.practice, body="", state=State.QUEUED)
+        return self._template
+
+    def account(self, channel: str) -> ChannelAccount:
+        if channel not in self.accounts:
+            self.accounts[channel] = account_for(self.practice, channel)
+        return self.accounts[channel]
+
+    def price(self, channel: str, units: int) -> Decimal:
+        if self.credit is None:
+            self.credit = billing.account_for(self.practice)
+        return billing.price_of(self.credit, channel, units)
+
+
 def prepare(
     practice: Practice,
     spec: MessageSpec,
     *,
     prefix: str = "",
-    patients: Mapping[str, Patient] | None = None,
+    lookups: _Lookups | None = None,
 ) -> Prepared:
     """Validate one spec into an unsaved Message; ``ValidationError`` names each field."""
+    lookups = lookups or _Lookups(practice)
+    patients = lookups.patients
     errors: dict[str, str] = {}
     channel = spec.channel
     if channel not in Channel.values:
@@ -153,13 +188,17 @@ def prepare(
         ) % {"channel": channel}
     patient = None
     if spec.patient_id:
-        patient = (patients or {}).get(str(spec.patient_id))
+        patient = patients.get(str(spec.patient_id))
         if patient is None:
             patient = (
                 scoped(Patient, practice).filter(pk=spec.patient_id, erased_at__isnull=True).first()
             )
         if patient is None:
             errors[f"{prefix}patient_id"] = _("No such patient in this practice.")
+    if patient and spec.kind in AUTOMATIC_KINDS and not patient.has_consent(channel):
+        errors[f"{prefix}patient_id"] = _(
+            "The patient has not consented to automatic messages by %(channel)s."
+        ) % {"channel": channel}
     raw_address = spec.to or (patient.address_for(channel) if patient else "")
     recipient = ""
     if not raw_address and f"{prefix}patient_id" not in errors:
@@ -182,7 +221,7 @@ def prepare(
     files = _decode_attachments(spec.attachments, prefix, errors) if spec.attachments else []
     if files and channel == Channel.SMS:
         errors[f"{prefix}attachments"] = _("An SMS cannot carry attachments.")
-    if spec.sensitive and not _cleared_for_sensitive(practice, channel):
+    if spec.sensitive and not _cleared_for_sensitive(lookups.account(channel)):
         errors[f"{prefix}sensitive"] = _(
             "This channel is not cleared for sensitive data. Send it through a channel with "
             "encryption and a data-processing agreement, or as a secure document."
@@ -190,14 +229,17 @@ def prepare(
     send_at = spec.send_at
     if send_at is not None and timezone.is_naive(send_at):
         errors[f"{prefix}send_at"] = _("Give the time with its offset, e.g. +01:00.")
+    elif send_at is not None:
+        send_at = send_at.astimezone(UTC)  # stored and answered in UTC, like every time
     if errors:
         raise ValidationError(errors)
-    now = timezone.now()
+    now = lookups.now
     due = send_at if send_at and send_at > now else now
     units = units_for(channel, text)
-    message = Message(
-        practice=practice,
-        patient=patient,
+    message = clone(
+        lookups.template,
+        id=uuid.uuid4(),
+        patient_id=patient.pk if patient else None,
         channel=channel,
         recipient=recipient,
         subject=(spec.subject or "")[:250],
@@ -209,17 +251,18 @@ def prepare(
         due_at=due,
         next_attempt_at=due,
         segments=units,
-        cost=billing.price_of(billing.account_for(practice), channel, units),
+        cost=lookups.price(channel, units),
         appointment_id=spec.appointment_id,
         campaign_id=spec.campaign_id,
         created_at=now,
         updated_at=now,
     )
+    if patient is not None:
+        message._state.fields_cache["patient"] = patient
     return Prepared(message, files)
 
 
-def _cleared_for_sensitive(practice: Practice, channel: str) -> bool:
-    account = account_for(practice, channel)
+def _cleared_for_sensitive(account: ChannelAccount) -> bool:
     # The sandbox keeps everything on this server, so nothing sensitive can leak through it.
     return account.provider == "sandbox" or account.cleared_for_sensitive
 
@@ -280,12 +323,13 @@ def _prepare_all(practice: Practice, specs: Sequence[MessageSpec], batch: bool) 
             str(p.pk): p
             for p in scoped(Patient, practice).filter(pk__in=valid, erased_at__isnull=True)
         }
+    lookups = _Lookups(practice, patients)
     errors: dict[str, list[str]] = {}
     prepared: list[Prepared] = []
     for i, spec in enumerate(specs):
         try:
             prepared.append(
-                prepare(practice, spec, prefix=f"messages.{i}." if batch else "", patients=patients)
+                prepare(practice, spec, prefix=f"messages.{i}." if batch else "", lookups=lookups)
             )
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
@@ -307,7 +351,7 @@ def _write(practice: Practice, prepared: list[Prepared], idempotency_key: str) -
         message.reserved = charge.amount > 0 or charge.free_units > 0
     for message in messages:
         message.idempotency_key = idempotency_key
-    Message.objects.bulk_create(messages, batch_size=1000)
+    fast_insert(messages)
     states.record(
         [states.event_for(m, "", m.state, _first_detail(m), at=m.created_at) for m in messages]
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from praxisbote.db import fast_insert, fast_update
 from praxisbote.messaging.models import DeliveryEvent, Message, State
 
 S = State
@@ -68,15 +69,22 @@ def event_for(
     )
 
 
-def record(events: Sequence[DeliveryEvent]) -> list[DeliveryEvent]:
-    """Store events and queue their status webhooks; call inside the caller's transaction."""
-    if not events:
-        return []
-    created = DeliveryEvent.objects.bulk_create(events)
-    from praxisbote.messaging import webhooks
+def record(events: Sequence[DeliveryEvent]) -> None:
+    """Store events and queue their status webhooks; call inside the caller's transaction.
 
-    webhooks.queue_for_events(created)
-    return created
+    Webhook rows need the events' ids, which only ``bulk_create`` returns; without an
+    endpoint among the practices (the common case) the faster id-less insert is used.
+    """
+    if not events:
+        return
+    from praxisbote.messaging import webhooks
+    from praxisbote.messaging.models import WebhookEndpoint
+
+    practice_ids = {e.message.practice_id for e in events}
+    if WebhookEndpoint.objects.filter(practice_id__in=practice_ids, active=True).exists():
+        webhooks.queue_for_events(DeliveryEvent.objects.bulk_create(events, batch_size=1000))
+    else:
+        fast_insert(events)
 
 
 def apply(
@@ -107,6 +115,6 @@ def apply(
         message.updated_at = now
         moved.append(message)
     if moved:
-        Message.objects.bulk_update(moved, ["state", "updated_at", *fields], batch_size=500)
+        fast_update(moved, ["state", "updated_at", *fields])
         record(events)
     return moved

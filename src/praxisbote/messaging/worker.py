@@ -87,7 +87,7 @@ class Worker:
                     await self._send_webhooks()
                 if handled:
                     continue
-                if self.exit_when_idle and not await self._in_db(outcomes.pending_count):
+                if self.exit_when_idle and not await self._in_db(outcomes.due_count):
                     break
                 wait = await self._in_db(outcomes.next_due_in, self.idle_seconds)
                 await asyncio.get_running_loop().run_in_executor(None, self._stop.wait, wait)

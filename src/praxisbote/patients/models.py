@@ -77,7 +77,7 @@ class Patient(models.Model):
     objects = TenantManager()
 
     class Meta:
-        ordering = ["last_name", "first_name"]
+        ordering = ["last_name", "first_name", "id"]  # id: stable pages for equal names
         indexes = [
             models.Index(fields=["practice", "last_name", "first_name"]),
             models.Index(fields=["practice", "external_id"]),

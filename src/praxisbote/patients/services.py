@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -114,7 +114,7 @@ def _clean_consent(value: Any, old: Mapping[str, Any], errors: dict[str, str]) -
                 errors[f"{field}.at"] = _("Enter a date and time (ISO 8601).")
                 continue
             if timezone.is_naive(stamp):
-                stamp = timezone.make_aware(stamp, timezone.UTC)
+                stamp = timezone.make_aware(stamp, UTC)
         merged[channel] = {
             "granted": entry["granted"],
             "source": str(entry.get("source") or "")[:200],

@@ -1,0 +1,201 @@
+"""The worker on the real database: claims, retries, failures, credit, leases, jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from tests.messaging.conftest import drain
+
+from praxisbote.billing.models import CreditAccount
+from praxisbote.billing.services import add_credit
+from praxisbote.messaging import jobs, outcomes, retention
+from praxisbote.messaging.models import (
+    Attachment,
+    ChannelAccount,
+    JobLock,
+    Message,
+    SandboxDelivery,
+)
+from praxisbote.messaging.services import MessageSpec, attachment_dir, create_messages
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send(practice, *specs: MessageSpec) -> list[Message]:
+    return create_messages(practice, list(specs), batch=True).messages
+
+
+def mail(to: str = "anna@example.org", **kw) -> MessageSpec:
+    return MessageSpec(channel="email", to=to, text="Hallo", subject="Termin", **kw)
+
+
+def states_of(messages) -> list[str]:
+    return [Message.objects.get(pk=m.pk).state for m in messages]
+
+
+def timeline(message) -> list[tuple[str, str]]:
+    return [(e.from_state, e.to_state) for e in Message.objects.get(pk=message.pk).events.all()]
+
+
+def test_queued_messages_are_handed_over_once_then_delivered_by_status_poll(practice):
+    messages = send(practice, *[mail(f"p{i}@example.org") for i in range(30)])
+    drain()
+    assert set(states_of(messages)) == {"sent"}
+    assert SandboxDelivery.objects.count() == 30
+    assert jobs.poll_statuses() == 30
+    assert set(states_of(messages)) == {"delivered"}
+    assert timeline(messages[0]) == [
+        ("", "queued"),
+        ("queued", "sending"),
+        ("sending", "sent"),
+        ("sent", "delivered"),
+    ]
+
+
+def test_transient_failures_are_retried_until_sent(practice, fast_retries):
+    [message] = send(practice, mail("fail-transient@example.org"))
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == "sent"
+    assert row.attempts == 3  # the default rule fails the first two attempts
+    reasons = [e.detail for e in row.events.filter(to_state="queued")]
+    assert any("temporary failure" in r for r in reasons)
+
+
+def test_permanent_failure_ends_failed_with_reason_and_releases_credit(practice):
+    practice.sms_enabled = True
+    practice.save()
+    add_credit(practice, Decimal("1"))
+    CreditAccount.objects.filter(practice=practice).update(free_sms_per_month=0)
+    ChannelAccount.objects.create(
+        practice=practice,
+        channel="sms",
+        provider="sandbox",
+        config={"failure_rules": [{"pattern": "12345678$", "outcome": "permanent"}]},
+    )
+    [message] = send(practice, MessageSpec(channel="sms", to="067612345678", text="x"))
+    assert CreditAccount.objects.get(practice=practice).reserved == Decimal("0.10")
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == "failed"
+    assert "refused" in row.last_error
+    account = CreditAccount.objects.get(practice=practice)
+    assert (account.reserved, account.balance) == (0, Decimal("1"))
+
+
+def test_accepted_sms_is_charged(practice):
+    practice.sms_enabled = True
+    practice.save()
+    add_credit(practice, Decimal("1"))
+    CreditAccount.objects.filter(practice=practice).update(free_sms_per_month=0)
+    send(practice, MessageSpec(channel="sms", to="067612345678", text="x" * 200))
+    drain()
+    account = CreditAccount.objects.get(practice=practice)
+    assert (account.balance, account.reserved) == (Decimal("0.80"), 0)
+
+
+def test_too_old_transient_failure_expires(practice, settings):
+    settings.OUTBOX_MAX_AGE_HOURS = {**settings.OUTBOX_MAX_AGE_HOURS, "email": 1}
+    [message] = send(practice, mail("fail-transient@example.org"))
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now() - timedelta(hours=2))
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == "expired"
+    assert "gave up" in row.last_error
+
+
+def test_scheduled_message_waits_until_due(practice):
+    [message] = send(practice, mail(send_at=timezone.now() + timedelta(hours=1)))
+    drain()
+    assert states_of([message]) == ["scheduled"]
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    drain()
+    assert timeline(message)[:3] == [
+        ("", "scheduled"),
+        ("scheduled", "queued"),
+        ("queued", "sending"),
+    ]
+
+
+def test_due_reminder_without_credit_waits_queued_with_reason_then_goes(practice):
+    practice.sms_enabled = True
+    practice.save()
+    CreditAccount.objects.update_or_create(practice=practice, defaults={"free_sms_per_month": 0})
+    [message] = send(
+        practice,
+        MessageSpec(
+            channel="sms",
+            to="067612345678",
+            text="x",
+            send_at=timezone.now() + timedelta(minutes=5),
+        ),
+    )
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == "queued"
+    assert "0.1000" in row.last_error  # needed amount, in the practice's words
+    add_credit(practice, Decimal("1"))
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    drain()
+    row.refresh_from_db()
+    assert (row.state, row.last_error) == ("sent", "")
+
+
+def test_expired_lease_is_rescued_and_a_late_result_is_ignored(practice):
+    [message] = send(practice, mail())
+    [claimed] = outcomes.claim("dead-worker", 10, lease_seconds=60)
+    Message.objects.filter(pk=claimed.pk).update(lease_until=timezone.now() - timedelta(1))
+    assert outcomes.rescue_expired_leases() == 1
+    assert states_of([message]) == ["queued"]
+    assert len(outcomes.claim("live-worker", 10, lease_seconds=60)) == 1
+    from praxisbote.providers.base import SendOutcome
+
+    assert outcomes.record("dead-worker", [SendOutcome(str(message.pk), "late")]) == 0
+    assert outcomes.record("live-worker", [SendOutcome(str(message.pk), "p-1")]) == 1
+    row = Message.objects.get(pk=message.pk)
+    assert (row.state, row.provider_message_id) == ("sent", "p-1")
+
+
+def test_stopping_worker_gives_back_what_it_holds(practice):
+    send(practice, mail(), mail("b@example.org"))
+    outcomes.claim("w-stop", 10, lease_seconds=600)
+    assert outcomes.release_claims("w-stop") == 2
+    assert set(Message.objects.values_list("state", flat=True)) == {"queued"}
+    assert set(Message.objects.values_list("attempts", flat=True)) == {0}
+
+
+def test_job_lock_lets_one_runner_in(db):
+    every = timedelta(seconds=60)
+    assert jobs.acquire("demo", "a", every, ttl=timedelta(minutes=1))
+    assert not jobs.acquire("demo", "b", every, ttl=timedelta(minutes=1))
+    JobLock.objects.filter(name="demo").update(locked_until=None, last_run_at=timezone.now())
+    assert not jobs.acquire("demo", "b", every, ttl=timedelta(minutes=1))  # not due yet
+
+
+def test_retention_purges_old_protocol_and_files(practice):
+    import base64
+
+    [old] = send(
+        practice,
+        mail(
+            attachments=[{"filename": "a.pdf", "content_base64": base64.b64encode(b"x").decode()}]
+        ),
+    )
+    [fresh] = send(practice, mail())
+    drain()
+    stored = attachment_dir() / Attachment.objects.get(message_id=old.pk).path
+    assert stored.exists()
+    Message.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=29))
+    assert retention.purge() == 1
+    assert list(Message.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert not stored.exists()
+
+
+def test_metrics_show_queue_depth(client, practice):
+    send(practice, mail(), mail("b@example.org"))
+    text = client.get("/metrics").content.decode()
+    assert 'praxisbote_messages{state="queued"} 2.0' in text
