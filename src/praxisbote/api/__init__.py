@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 
 from praxisbote import __version__
-from praxisbote.api import errors, messages, patients, practices
+from praxisbote.api import errors, messages, patients, practices, webhooks
 from praxisbote.api.auth import ApiKeyAuth
 
 api = NinjaAPI(
@@ -22,3 +22,4 @@ errors.install(api)
 api.add_router("", practices.router)
 api.add_router("", patients.router)
 api.add_router("", messages.router)
+api.add_router("", webhooks.router)
