@@ -97,6 +97,9 @@ class Worker:
                 log.info("worker %s gave back %d messages", self.worker_id, released)
             for provider in self._providers.values():
                 await provider.close()
+            from praxisbote.messaging import webhooks
+
+            await webhooks.close()  # finish a webhook batch in flight
             await self._in_db(close_old_connections)
             self._db.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)
@@ -129,6 +132,7 @@ class Worker:
         provider = self._providers.get(key)
         if provider is None:
             provider = await self._in_db(provider_for, key, self.worker_id, self.concurrency)
+            provider.run_in_db = self._in_db
             self._providers[key] = provider
         return provider, provider.name
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -126,6 +126,9 @@ class Provider(ABC):
         self.config = dict(config or {})
         self.secrets = dict(secrets or {})
         self.concurrency = max(1, concurrency)
+        #: Set by the worker: runs a sync function on its database thread. Providers that
+        #: write to our database (the sandbox) use it, so no stray connections are opened.
+        self.run_in_db: Callable[..., Awaitable[Any]] | None = None
 
     async def send_batch(self, messages: Sequence[Outgoing]) -> list[SendOutcome]:
         limit = asyncio.Semaphore(self.concurrency)

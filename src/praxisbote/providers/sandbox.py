@@ -95,18 +95,18 @@ class SandboxProvider(Provider):
                 accepted.append((message, provider_id))
                 outcomes.append(SendOutcome(message.message_id, provider_message_id=provider_id))
         if accepted:
-            await sync_to_async(self._record, thread_sensitive=False)(accepted)
+            if self.run_in_db is not None:
+                await self.run_in_db(self._record, accepted)
+            else:
+                await sync_to_async(self._record)(accepted)
         return outcomes
 
     async def send_one(self, message: Outgoing) -> SendOutcome:
         return (await self.send_batch([message]))[0]
 
     def _record(self, accepted: list[tuple[Outgoing, str]]) -> None:
-        from django.db import close_old_connections
-
         from praxisbote.messaging.models import SandboxDelivery
 
-        close_old_connections()
         SandboxDelivery.objects.bulk_create(
             [
                 SandboxDelivery(
