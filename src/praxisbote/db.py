@@ -8,6 +8,7 @@ distinct value is converted once and the rows go to the driver with ``executeman
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,22 +26,11 @@ def fast_insert(objs: Sequence[models.Model], batch_size: int = 2000) -> None:
     placeholders = ", ".join(["%s"] * len(fields))
     table = connection.ops.quote_name(meta.db_table)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - quoted model names; values are parameters
-    caches: list[dict[Any, Any]] = [{} for _ in fields]
-    rows = []
-    for obj in objs:
-        row = []
-        for field, cache in zip(fields, caches, strict=True):
-            value = field.pre_save(obj, add=True)
-            try:
-                converted = cache[value]
-            except (KeyError, TypeError):
-                converted = field.get_db_prep_save(value, connection)
-                try:
-                    cache[value] = converted
-                except TypeError:
-                    pass
-            row.append(converted)
-        rows.append(row)
+    if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
+        for obj in objs:  # let auto_now fields stamp themselves
+            for field in fields:
+                setattr(obj, field.attname, field.pre_save(obj, add=True))
+    rows = _rows(objs, fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY streams all rows in one command: far fewer round trips than INSERTs.
@@ -83,12 +73,9 @@ def fast_update(objs: Sequence[models.Model], field_names: Sequence[str]) -> Non
     meta = type(objs[0])._meta
     fields = [meta.get_field(name) for name in field_names]
     pk = meta.pk
+    pk_conv = _Converter(pk)
     rows = [
-        (
-            pk.get_db_prep_save(obj.pk, connection),
-            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields],
-        )
-        for obj in objs
+        (pk_conv(obj.pk), values) for obj, values in zip(objs, _rows(objs, fields), strict=True)
     ]
     varying = [
         i for i in range(len(fields)) if len({_hashable(values[i]) for _, values in rows}) > 1
@@ -121,6 +108,62 @@ def fast_update(objs: Sequence[models.Model], field_names: Sequence[str]) -> Non
             for pk_value, values in chunk:
                 params += [pk_value, *(values[i] for i in varying)]
             cursor.execute(sql, params)
+
+
+# Values of these field types go to the driver unchanged on SQLite and PostgreSQL alike.
+_PLAIN = {
+    "CharField",
+    "TextField",
+    "EmailField",
+    "URLField",
+    "SlugField",
+    "BooleanField",
+    "IntegerField",
+    "PositiveIntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveSmallIntegerField",
+    "BigAutoField",
+    "AutoField",
+}
+
+
+def _rows(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> list[list[Any]]:
+    """Driver-ready values of ``fields`` for each object, converting only what needs it."""
+    getter = operator.attrgetter(*(f.attname for f in fields))
+    converters = [None if f.get_internal_type() in _PLAIN else _Converter(f) for f in fields]
+    if len(fields) == 1:
+        conv = converters[0]
+        return [[v if conv is None else conv(v)] for v in map(getter, objs)]
+    convert = [(i, c) for i, c in enumerate(converters) if c is not None]
+    rows = []
+    for values in map(getter, objs):
+        row = list(values)
+        for i, conv in convert:
+            row[i] = conv(row[i])
+        rows.append(row)
+    return rows
+
+
+class _Converter:
+    """``field.get_db_prep_save`` with a memory: rows of a batch repeat most values."""
+
+    __slots__ = ("cache", "field")
+
+    def __init__(self, field: models.Field) -> None:
+        self.field = field
+        self.cache: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return self.cache[(type(value), value)]
+        except KeyError:
+            converted = self.cache[(type(value), value)] = self.field.get_db_prep_save(
+                value, connection
+            )
+            return converted
+        except TypeError:  # unhashable (JSON): convert every time
+            return self.field.get_db_prep_save(value, connection)
 
 
 def _cast(expression: str, field: models.Field) -> str:

@@ -22,6 +22,7 @@ from praxisbote.billing.models import CreditAccount
 from praxisbote.billing.services import InsufficientCredit
 from praxisbote.messaging import metrics, states
 from praxisbote.messaging.models import Message, State
+from praxisbote.practices.models import Practice
 from praxisbote.providers.base import ProviderError, SendOutcome, ThrottledError, TransientError
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,10 @@ def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
         )
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        rows = list(qs.select_related("practice")[:limit])
+        rows = list(qs[:limit])
         if not rows:
             return []
+        _attach_practices(rows)
         rows = _queue_scheduled(rows)
         rows = _reserve_credit(rows, now)
         lease = now + timedelta(seconds=lease_seconds)
@@ -88,6 +90,13 @@ def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
             ],
         )
     return claimed
+
+
+def _attach_practices(rows: list[Message]) -> None:
+    """One query for the batch's practices instead of a join that builds one per row."""
+    practices = Practice.objects.in_bulk({m.practice_id for m in rows})
+    for message in rows:
+        message._state.fields_cache["practice"] = practices[message.practice_id]
 
 
 def _queue_scheduled(rows: list[Message]) -> list[Message]:
@@ -136,20 +145,22 @@ def _group(messages) -> dict[Any, list[Message]]:
     return groups
 
 
-def record(worker_id: str, outcomes: Sequence[SendOutcome], provider_name: str = "") -> int:
+def record(
+    worker_id: str,
+    outcomes: Sequence[SendOutcome],
+    provider_name: str = "",
+    claimed: Sequence[Message] = (),
+) -> int:
     """Store outcomes for messages this worker still holds; returns how many were stored.
 
     A message whose lease was lost (another worker re-claimed it) is skipped: the other
-    worker's result counts.
+    worker's result counts. ``claimed`` are the rows as the worker claimed them; only
+    their ownership is checked again instead of loading them a second time.
     """
     by_id = {o.message_id: o for o in outcomes}
     now = timezone.now()
     with transaction.atomic():
-        rows = list(
-            Message.objects.select_for_update().filter(
-                pk__in=list(by_id), state=State.SENDING, worker_id=worker_id
-            )
-        )
+        rows = _still_held(worker_id, list(by_id), claimed)
         lost = len(by_id) - len(rows)
         if lost:
             log.warning("worker %s lost the lease of %d messages", worker_id, lost)
@@ -183,6 +194,17 @@ def record(worker_id: str, outcomes: Sequence[SendOutcome], provider_name: str =
         states.apply(failed, State.FAILED, fields=extra, details=details)
         states.apply(expired, State.EXPIRED, fields=extra, details=details)
     return len(rows)
+
+
+def _still_held(worker_id: str, ids: list[str], claimed: Sequence[Message]) -> list[Message]:
+    """The messages among ``ids`` still leased to ``worker_id``, locked until commit."""
+    held = Message.objects.select_for_update().filter(
+        pk__in=ids, state=State.SENDING, worker_id=worker_id
+    )
+    if not claimed:
+        return list(held)
+    owned = {str(pk) for pk in held.values_list("pk", flat=True)}
+    return [m for m in claimed if str(m.pk) in owned]
 
 
 def _classify(message: Message, error: ProviderError, now, retry, failed, expired) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -58,6 +59,7 @@ class Worker:
         self._stop = threading.Event()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
         self._providers: dict[AccountKey, Provider] = {}
+        self._next_jobs = 0.0
 
     def stop(self) -> None:
         """Ask the worker to finish its batch and stop (safe from signal handlers)."""
@@ -83,7 +85,10 @@ class Worker:
             while not self.stopping:
                 handled = await self.run_once()
                 if self.run_jobs:
-                    await self._in_db(jobs.run_due, self.worker_id)
+                    if time.monotonic() >= self._next_jobs:
+                        # Once a second is enough for the job checks; each costs queries.
+                        self._next_jobs = time.monotonic() + 1.0
+                        await self._in_db(jobs.run_due, self.worker_id)
                     await self._send_webhooks()
                 if handled:
                     continue
@@ -126,7 +131,7 @@ class Worker:
             reason = f"could not send: {type(exc).__name__}: {exc}"
             results = [SendOutcome(str(m.pk), error=TransientError(reason)) for m in messages]
             name = ""
-        await self._in_db(outcomes.record, self.worker_id, results, name)
+        await self._in_db(outcomes.record, self.worker_id, results, name, messages)
 
     async def _provider(self, key: AccountKey) -> tuple[Provider, str]:
         provider = self._providers.get(key)

@@ -1,0 +1,145 @@
+"""Shared helpers for benchmarks: machine description, processes, a fresh database."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_kb // 1024 // 1024} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Env:
+    """A data dir and database of its own, and the `praxisbote` command run against them."""
+
+    def __init__(self, database_url: str = "") -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="praxisbote-bench-")
+        self.env = {
+            **os.environ,
+            "PRAXISBOTE_DATA_DIR": self.data_dir,
+            "PRAXISBOTE_LOG_LEVEL": "WARNING",
+            "PRAXISBOTE_OUTBOX_IDLE_MS": "50",
+        }
+        self.env.pop("DATABASE_URL", None)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.processes: list[subprocess.Popen] = []
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "praxisbote.cli", *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+    def start(self, *args: str, **env: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "praxisbote.cli", *args],
+            env={**self.env, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        return process
+
+    def practice(self) -> dict:
+        self.cli("init")
+        return json.loads(
+            self.cli("practice", "create", "--name", "Bench", "--country", "AT")
+            .strip()
+            .splitlines()[-1]
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def post_json(url: str, body: dict, key: str) -> tuple[int, dict, float]:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=300) as response:
+        payload = json.loads(response.read())
+        return response.status, payload, time.perf_counter() - started
+
+
+def get_json(url: str, key: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def fresh_pg_database(name: str) -> str | None:
+    """Drop and create ``name``; the URL, or None when PostgreSQL is unreachable."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        print(f"PostgreSQL unavailable ({exc}); skipping its figures")
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def rss_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
