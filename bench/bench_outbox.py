@@ -12,9 +12,9 @@ import time
 
 from common import (
     Env,
+    count_sent,
     free_port,
     fresh_pg_database,
-    get_json,
     machine,
     post_json,
     rss_peak_mb,
@@ -53,11 +53,7 @@ def run_case(label: str, env: Env, workers: int) -> dict:
     )
     assert status == 201 and body["count"] == BATCH, body
     started = time.perf_counter() - enqueue
-    while True:
-        done = get_json(base + "/api/v1/messages?state=sent&limit=1", key)["count"]
-        done += get_json(base + "/api/v1/messages?state=delivered&limit=1", key)["count"]
-        if done >= BATCH:
-            break
+    while count_sent(env) < BATCH:
         time.sleep(0.05)
     total = time.perf_counter() - started
     env.stop()

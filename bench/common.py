@@ -138,6 +138,21 @@ def fresh_pg_database(name: str) -> str | None:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
+def count_sent(env: Env) -> int:
+    """Messages handed over, read straight from the database so as not to load the server."""
+    url = env.env.get("DATABASE_URL", "")
+    sql = "SELECT count(*) FROM messaging_message WHERE state IN ('sent', 'delivered')"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchone()[0]
+    import sqlite3
+
+    with sqlite3.connect(f"{env.data_dir}/praxisbote.sqlite3", timeout=30) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
 def rss_peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

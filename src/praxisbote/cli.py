@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         default=None,
-        help="Messages claimed at once (default PRAXISBOTE_OUTBOX_BATCH_SIZE, 200)",
+        help="Messages claimed at once (default PRAXISBOTE_OUTBOX_BATCH_SIZE, 500)",
     )
     w.add_argument(
         "--exit-when-idle",

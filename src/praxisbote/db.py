@@ -9,37 +9,50 @@ distinct value is converted once and the rows go to the driver with ``executeman
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
 
 
-def fast_insert(objs: Sequence[models.Model], batch_size: int = 2000) -> None:
+def fast_insert(objs: Sequence[models.Model]) -> None:
     """INSERT ``objs`` (one model, primary keys set, no signals) in few round trips."""
     if not objs:
         return
-    model = type(objs[0])
-    meta = model._meta
+    meta = type(objs[0])._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - quoted model names; values are parameters
     if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
         for obj in objs:  # let auto_now fields stamp themselves
             for field in fields:
                 setattr(obj, field.attname, field.pre_save(obj, add=True))
-    rows = _rows(objs, fields)
+    getter = operator.attrgetter(*(f.attname for f in fields))
+    insert_values(type(objs[0]), [f.attname for f in fields], map(getter, objs))
+
+
+def insert_values(
+    model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """INSERT plain value rows (``attnames`` order) without building model instances."""
+    meta = model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_attname[name] for name in attnames]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    prepared = _prepare(fields, rows)
+    if not prepared:
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY streams all rows in one command: far fewer round trips than INSERTs.
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in prepared:
                     copy.write_row(row)
             return
-        for start in range(0, len(rows), batch_size):
-            cursor.executemany(sql, rows[start : start + batch_size])
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted model names; values are parameters
+        for start in range(0, len(prepared), 2000):
+            cursor.executemany(sql, prepared[start : start + 2000])
 
 
 def clone(template: models.Model, **changes: Any) -> models.Model:
@@ -130,19 +143,19 @@ _PLAIN = {
 
 def _rows(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> list[list[Any]]:
     """Driver-ready values of ``fields`` for each object, converting only what needs it."""
-    getter = operator.attrgetter(*(f.attname for f in fields))
+    return _prepare(fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+
+
+def _prepare(fields: Sequence[models.Field], rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
     converters = [None if f.get_internal_type() in _PLAIN else _Converter(f) for f in fields]
-    if len(fields) == 1:
-        conv = converters[0]
-        return [[v if conv is None else conv(v)] for v in map(getter, objs)]
     convert = [(i, c) for i, c in enumerate(converters) if c is not None]
-    rows = []
-    for values in map(getter, objs):
+    prepared = []
+    for values in rows:
         row = list(values)
         for i, conv in convert:
             row[i] = conv(row[i])
-        rows.append(row)
-    return rows
+        prepared.append(row)
+    return prepared
 
 
 class _Converter:

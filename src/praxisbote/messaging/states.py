@@ -8,11 +8,12 @@ matches the state. Status webhooks to the integrator are queued here too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
-from praxisbote.db import fast_insert, fast_update
+from praxisbote.db import fast_update, insert_values
 from praxisbote.messaging.models import DeliveryEvent, Message, State
 
 S = State
@@ -50,26 +51,33 @@ def allowed(from_state: str, to_state: str) -> bool:
     return to_state in ALLOWED.get(from_state, frozenset())
 
 
+class EventRow(NamedTuple):
+    """A checked transition, not yet stored (cheaper than a model instance per event)."""
+
+    message: Message
+    from_state: str
+    to_state: str
+    detail: str
+    payload: Any
+    at: datetime
+
+
+EVENT_COLUMNS = ("message_id", "from_state", "to_state", "detail", "payload", "at")
+
+
 def event_for(
     message: Message,
     from_state: str,
     to_state: str,
     detail: str = "",
     payload: Any = None,
-    at=None,
-) -> DeliveryEvent:
+    at: datetime | None = None,
+) -> EventRow:
     check(from_state, to_state)
-    return DeliveryEvent(
-        message=message,
-        from_state=from_state,
-        to_state=to_state,
-        detail=detail[:2000],
-        payload=payload,
-        at=at or timezone.now(),
-    )
+    return EventRow(message, from_state, to_state, detail[:2000], payload, at or timezone.now())
 
 
-def record(events: Sequence[DeliveryEvent]) -> None:
+def record(events: Sequence[EventRow]) -> None:
     """Store events and queue their status webhooks; call inside the caller's transaction.
 
     Webhook rows need the events' ids, which only ``bulk_create`` returns; without an
@@ -82,9 +90,24 @@ def record(events: Sequence[DeliveryEvent]) -> None:
 
     practice_ids = {e.message.practice_id for e in events}
     if WebhookEndpoint.objects.filter(practice_id__in=practice_ids, active=True).exists():
-        webhooks.queue_for_events(DeliveryEvent.objects.bulk_create(events, batch_size=1000))
+        objects = [
+            DeliveryEvent(
+                message=e.message,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                detail=e.detail,
+                payload=e.payload,
+                at=e.at,
+            )
+            for e in events
+        ]
+        webhooks.queue_for_events(DeliveryEvent.objects.bulk_create(objects, batch_size=1000))
     else:
-        fast_insert(events)
+        insert_values(
+            DeliveryEvent,
+            EVENT_COLUMNS,
+            [(e.message.pk, e.from_state, e.to_state, e.detail, e.payload, e.at) for e in events],
+        )
 
 
 def apply(
@@ -104,7 +127,7 @@ def apply(
     """
     now = timezone.now()
     moved: list[Message] = []
-    events: list[DeliveryEvent] = []
+    events: list[EventRow] = []
     for message in messages:
         if not allowed(message.state, to_state):
             continue

@@ -105,19 +105,37 @@ class SandboxProvider(Provider):
         return (await self.send_batch([message]))[0]
 
     def _record(self, accepted: list[tuple[Outgoing, str]]) -> None:
+        from django.utils import timezone
+
+        from praxisbote.db import insert_values
         from praxisbote.messaging.models import SandboxDelivery
 
-        SandboxDelivery.objects.bulk_create(
+        now = timezone.now()
+        insert_values(
+            SandboxDelivery,
+            (
+                "practice_id",
+                "message_id",
+                "channel",
+                "recipient",
+                "subject",
+                "body",
+                "html",
+                "attachments",
+                "provider_message_id",
+                "worker_id",
+                "at",
+            ),
             [
-                SandboxDelivery(
-                    practice_id=m.practice_id,
-                    message_id=m.message_id,
-                    channel=m.channel,
-                    recipient=m.recipient,
-                    subject=m.subject,
-                    body=m.body,
-                    html=m.html,
-                    attachments=[
+                (
+                    m.practice_id,
+                    m.message_id,
+                    m.channel,
+                    m.recipient,
+                    m.subject,
+                    m.body,
+                    m.html,
+                    [
                         {
                             "filename": a.filename,
                             "content_type": a.content_type,
@@ -125,12 +143,12 @@ class SandboxProvider(Provider):
                         }
                         for a in m.attachments
                     ],
-                    provider_message_id=provider_id,
-                    worker_id=self.worker_id,
+                    provider_id,
+                    self.worker_id,
+                    now,
                 )
                 for m, provider_id in accepted
             ],
-            batch_size=500,
         )
 
     async def check_credentials(self) -> CheckResult:
