@@ -93,3 +93,37 @@ def test_demo_prints_password_once(tmp_path):
 def test_help_is_complete(tmp_path, command):
     out = run(tmp_path, *command, "--help").stdout
     assert "usage: praxisbote" in out
+
+
+def test_credits_add_and_prices(tmp_path):
+    run(tmp_path, "init")
+    practice = json.loads(
+        run(tmp_path, "practice", "create", "--name", "P", "--country", "AT").stdout.splitlines()[
+            -1
+        ]
+    )["practice_id"]
+    added = json.loads(
+        run(tmp_path, "credits", "add", "--practice", practice, "--amount", "20").stdout
+    )
+    assert added["balance"] == "20.0000"
+    prices = json.loads(
+        run(
+            tmp_path,
+            "credits",
+            "prices",
+            "--practice",
+            practice,
+            "--sms",
+            "0.09",
+            "--free-sms",
+            "0",
+        ).stdout
+    )
+    assert (prices["sms"], prices["free_sms_per_month"], prices["threema"]) == (
+        "0.0900",
+        0,
+        "0.0150",
+    )
+    bad = run(tmp_path, "credits", "prices", "--practice", practice, "--sms", "x", check=False)
+    assert bad.returncode == 2
+    assert "not a price" in bad.stderr

@@ -231,6 +231,55 @@ def cmd_credits_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credits_prices(args: argparse.Namespace) -> int:
+    """Show or change a practice's price list and free monthly units (BIL-1)."""
+    _setup()
+    from decimal import Decimal, InvalidOperation
+
+    from praxisbote.billing.services import account_for
+
+    practice = _find_practice(args.practice)
+    if practice is None:
+        return _fail(f"no practice with id {args.practice}")
+    account = account_for(practice)
+    changes = {
+        "price_sms": args.sms,
+        "price_threema": args.threema,
+        "price_email": args.email,
+    }
+    for field, value in changes.items():
+        if value is None:
+            continue
+        try:
+            price = Decimal(value)
+        except InvalidOperation:
+            return _fail(f"{value!r} is not a price (e.g. 0.09)")
+        if price < 0:
+            return _fail("prices cannot be negative")
+        setattr(account, field, price)
+    for field, value in (
+        ("free_sms_per_month", args.free_sms),
+        ("free_threema_per_month", args.free_threema),
+    ):
+        if value is not None:
+            setattr(account, field, value)
+    account.save()
+    print(
+        json.dumps(
+            {
+                "practice_id": str(practice.id),
+                "currency": account.currency,
+                "sms": str(account.price_sms),
+                "threema": str(account.price_threema),
+                "email": str(account.price_email),
+                "free_sms_per_month": account.free_sms_per_month,
+                "free_threema_per_month": account.free_threema_per_month,
+            }
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="praxisbote",
@@ -319,6 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--practice", required=True, help="Practice id (UUID)")
     c.add_argument("--amount", required=True, help="Amount in the account's currency, e.g. 25")
     c.add_argument("--note", default="", help="Shown in the statement")
+    pr = add(
+        "prices",
+        cmd_credits_prices,
+        "Show or set a practice's prices per message/segment and free units per month.",
+        csub,
+    )
+    pr.add_argument("--practice", required=True, help="Practice id (UUID)")
+    pr.add_argument("--sms", help="Price per SMS segment, e.g. 0.10")
+    pr.add_argument("--threema", help="Price per Threema message, e.g. 0.015")
+    pr.add_argument("--email", help="Price per e-mail (default 0)")
+    pr.add_argument("--free-sms", type=int, help="Free SMS segments per month")
+    pr.add_argument("--free-threema", type=int, help="Free Threema messages per month")
     return parser
 
 

@@ -124,3 +124,23 @@ def test_killed_worker_messages_are_reclaimed_after_the_lease(practice):
     rescued = Message.objects.filter(events__detail__contains="lease of worker").distinct()
     assert rescued.count() == stranded
     print(f"SIGKILL: {stranded} stranded messages rescued, {duplicates} duplicates")
+
+
+def test_sigterm_finishes_the_batch_in_flight_and_leaves_nothing_claimed(practice):
+    ChannelAccount.objects.create(
+        practice=practice, channel="email", provider="sandbox", config={"delay_ms": 5}
+    )
+    enqueue(practice, 1_000)
+    worker = start_worker("--no-jobs", "--batch-size", "100")
+    deadline = time.monotonic() + 60
+    while not Message.objects.filter(state="sending").exists():
+        assert time.monotonic() < deadline, "the worker claimed nothing"
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert not Message.objects.filter(state="sending").exists()
+    sent = Message.objects.filter(state="sent").count()
+    assert 100 <= sent < 1_000, "the batch in flight was finished, the rest left queued"
+    assert Message.objects.filter(state="queued").count() == 1_000 - sent
+    assert handovers_per_message() == {1: sent}
