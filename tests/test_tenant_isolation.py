@@ -24,9 +24,9 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         create_patient(p, {"last_name": "Fremd", "mobile": "+4367612345678", "email": "x@y.at"}).pk
     ),
     "category_id": lambda p: save_category(p, None, {"name": "Fremd"}).pk,
-    "message_id": lambda p: create_messages(
-        p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]
-    ).messages[0].pk,
+    "message_id": lambda p: (
+        create_messages(p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]).messages[0].pk
+    ),
 }
 # Path parameters that name something of the caller's own practice, not a row id.
 NOT_ROW_IDS = {"channel"}

@@ -264,6 +264,7 @@ def cmd_credits_prices(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(account, field, value)
     account.save()
+    account.refresh_from_db()  # stored precision, e.g. 0.0900
     print(
         json.dumps(
             {
