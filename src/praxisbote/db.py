@@ -9,6 +9,7 @@ distinct value is converted once and the rows go to the driver with ``executeman
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -161,13 +162,20 @@ def _prepare(fields: Sequence[models.Field], rows: Iterable[Sequence[Any]]) -> l
 class _Converter:
     """``field.get_db_prep_save`` with a memory: rows of a batch repeat most values."""
 
-    __slots__ = ("cache", "field")
+    __slots__ = ("cache", "field", "uuid_hex")
 
     def __init__(self, field: models.Field) -> None:
         self.field = field
         self.cache: dict[Any, Any] = {}
+        # Ids are unique, so caching cannot help them; SQLite stores UUIDs as hex.
+        target = field.target_field if isinstance(field, models.ForeignKey) else field
+        self.uuid_hex = isinstance(target, models.UUIDField) and not (
+            connection.features.has_native_uuid_field
+        )
 
     def __call__(self, value: Any) -> Any:
+        if self.uuid_hex and isinstance(value, uuid.UUID):
+            return value.hex
         try:
             return self.cache[(type(value), value)]
         except KeyError:

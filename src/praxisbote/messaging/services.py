@@ -45,6 +45,7 @@ from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.texts import encoding
 
+CHANNELS = frozenset(Channel.values)  # Channel.values builds a new list on every call
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 MAX_BATCH = 10_000
 # Sent without a person deciding each one: only to channels the patient consented to (PAT-4).
@@ -179,7 +180,7 @@ def prepare(
     patients = lookups.patients
     errors: dict[str, str] = {}
     channel = spec.channel
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         errors[f"{prefix}channel"] = _("Channel must be email, sms or threema.")
         raise ValidationError(errors)
     if not practice.channel_enabled(channel):
