@@ -25,6 +25,15 @@ def field_error(content: bytes, field: str) -> str:
     return text(match.group(1))
 
 
+def hidden_field_error(content: bytes, field: str) -> str:
+    """The message shown for a hidden field (e.g. the chosen patient), next to what it holds."""
+    match = re.search(
+        rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', content.decode(), re.S
+    )
+    assert match, f"no error shown for {field}"
+    return text(match.group(1))
+
+
 def input_value(content: bytes, field: str) -> str | None:
     tag = re.search(rf'<input\b[^>]*\bname="{field}"[^>]*>', content.decode())
     assert tag, f"no input named {field}"

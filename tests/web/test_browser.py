@@ -94,3 +94,79 @@ def test_receptionist_fixes_a_mobile_number_and_switches_to_english(
     assert "Mobile number" in facts and "Handynummer" not in facts
     page.get_by_role("link", name="Edit").click()
     assert page.get_by_label("Mobile number").input_value() == "+4367612345678"
+
+
+def run_worker(**kwargs) -> None:
+    """A real outbox worker until nothing is due, on its own thread: Playwright keeps an
+    asyncio loop current in the test's thread, where neither the ORM nor asyncio.run work."""
+    import threading
+
+    from praxisbote.messaging.worker import Worker
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            Worker(exit_when_idle=True, idle_seconds=0.05, **kwargs).run()
+        except BaseException as exc:  # reported in the test's thread
+            errors.append(exc)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the worker did not finish"
+    assert not errors, errors
+
+
+def test_an_email_goes_through_the_outbox_into_the_test_outbox(
+    live_server, owner, practice, browser_page
+):
+    page = browser_page
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("E-Mail-Adresse").fill(owner.email)
+    page.get_by_label("Passwort").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.get_by_role("link", name="Neue Nachricht", exact=True).first.click()
+    banner = page.locator("#test-mode-banner")
+    assert banner.is_visible()
+    assert "Testmodus: nichts verlässt diesen Server" in banner.inner_text()
+    page.get_by_label("Adresse", exact=True).fill("anna@example.org")
+    page.get_by_label("Betreff").fill("Ihr Termin")
+    page.get_by_label("Text", exact=True).fill("Guten Tag,\nbis morgen um 9 Uhr.")
+    page.get_by_role("button", name="Prüfen und Kosten zeigen").click()
+    assert "Diese Nachricht kostet nichts." in page.locator(".estimate").inner_text()
+    assert page.get_by_label("Betreff").input_value() == "Ihr Termin", "typed input is kept"
+    page.get_by_role("button", name="Senden", exact=True).click()
+    page.wait_for_url(re.compile(r".*/protocol/[0-9a-f-]{36}/$"))
+    detail_url = page.url
+    assert page.locator("h1 .state").inner_text() == "wartend"
+
+    page.get_by_role("link", name="Protokoll", exact=True).first.click()
+    row = page.locator("table.protocol tbody tr").first
+    assert "anna@example.org" in row.inner_text()
+    assert row.locator(".state").inner_text() == "wartend"
+
+    run_worker(run_jobs=False)  # hands it to the sandbox: sent
+    page.reload()
+    row = page.locator("table.protocol tbody tr").first
+    assert row.locator(".state").inner_text() == "gesendet"
+
+    page.get_by_role("link", name="Test-Postausgang").first.click()
+    assert "nichts verlässt diesen Server" in page.locator(".banner").first.inner_text()
+    mail = page.locator("article.mail").first
+    assert "Ihr Termin" in mail.inner_text()
+    assert "bis morgen um 9 Uhr." in mail.locator(".mail-body").inner_text()
+    assert practice.name in mail.locator(".mail-head").inner_text()
+
+    run_worker()  # with its jobs: the sandbox's delivery report arrives
+    page.goto(detail_url)
+    assert page.locator("h1 .state").inner_text() == "zugestellt"
+    timeline = page.locator("ol.timeline").inner_text()
+    for state in ("wartend", "wird gesendet", "gesendet", "zugestellt"):
+        assert state in timeline

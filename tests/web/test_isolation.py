@@ -7,11 +7,13 @@ automatically; a new kind of id fails here until a factory for it is added.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, reverse
 
+from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.services import create_patient, save_category
 from praxisbote.practices.models import Practice
 from praxisbote.practices.services import create_api_key
@@ -31,6 +33,23 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     ),
     "category_id": lambda p: save_category(p, None, {"name": "Fremd"}).pk,
     "key_id": lambda p: create_api_key(p, "fremd").key.pk,
+    # Scheduled for later, so that a cancel that slipped through scoping would change it.
+    "message_id": lambda p: (
+        create_messages(
+            p,
+            [
+                MessageSpec(
+                    channel="email",
+                    to="fremd@example.de",
+                    subject="Fremd",
+                    text="Fremd",
+                    send_at=datetime.now(UTC) + timedelta(days=1),
+                )
+            ],
+        )
+        .messages[0]
+        .pk
+    ),
 }
 # A body that every form would accept for the victim's row, so only scoping can stop it.
 BODY = {
@@ -56,7 +75,7 @@ def id_pages() -> list[tuple[str, list[str]]]:
 def test_every_id_page_is_listed_here():
     unknown = {p for _, params in id_pages() for p in params} - FACTORIES.keys()
     assert not unknown, f"add a factory for URL parameters {unknown}"
-    assert len(id_pages()) >= 6
+    assert len(id_pages()) >= 8
 
 
 @pytest.mark.parametrize("role", ["owner", "staff"])
@@ -75,7 +94,7 @@ def test_other_practices_rows_are_not_found_and_unchanged(
             # 405: a read-only page refuses POST before it looks up any row.
             allowed = {404} if method == "get" else {404, 405}
             assert response.status_code in allowed, (method, url, response.status_code)
-    assert attempts >= 12
+    assert attempts >= 16
     assert practice_snapshot(other_practice) == before
 
 

@@ -214,17 +214,11 @@ def test_a_category_name_must_be_unique_in_the_practice(owner_client, practice):
     assert field_error(response.content, "name") == de("A category with this name exists already.")
 
 
-def test_the_overview_counts_patients_and_does_not_pretend_to_send(owner_client, patient):
+def test_the_overview_counts_patients(owner_client, patient):
     create_patient(patient.practice, {"last_name": "Zweite"})
     page = owner_client.get("/").content.decode()
     assert '<p class="big">2</p>' in page
     assert "Praxis Dr. Huber" in text(page)
-    note = de(
-        "Sending messages, reminders and the send protocol are not part of these pages yet: "
-        "they arrive with the outbox pages in a coming version. Until then this interface "
-        "manages patients, categories, practice settings and API keys."
-    )
-    assert note in text(page)
 
 
 def test_english_users_read_english_messages(owner, patient):

@@ -304,3 +304,107 @@ class PatientForm(WebForm):
         }
         data["consent"] = consent_changes(self.patient.consent if self.patient else {}, wanted)
         return data
+
+
+# --- Messages: the protocol's filters, the compose form, the webhook ---------------------------
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ProtocolFilterForm(WebForm):
+    """The protocol's filters (a GET form); a wrong value is named and the rest still apply."""
+
+    q = _text(
+        _("Recipient"),
+        _("Patient name, e-mail address, mobile number or Threema ID."),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("all"))], required=False)
+    state = forms.ChoiceField(label=_("Status"), choices=[("", _("all"))], required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("all"))], required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
+    date_to = forms.DateField(label=_("Until"), required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from praxisbote.messaging.models import Kind, State
+
+        super().__init__(*args, **kwargs)
+        everything = ("", _("all"))
+        self.fields["channel"].choices = [everything, *Channel.choices]
+        self.fields["state"].choices = [everything, *State.choices]
+        self.fields["kind"].choices = [everything, *Kind.choices]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date lies before the start date."))
+        return cleaned
+
+
+class ComposeForm(WebForm):
+    """One free-text message; the field names are those of the service's errors."""
+
+    channel = _select(_("Channel"), [], _("Only channels switched on for the practice."))
+    patient_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    to = _text(
+        _("Address"),
+        _(
+            "E-mail address, mobile number (+43 …, +49 …, +41 …) or Threema ID, as the "
+            "channel needs. With a patient chosen, leave it empty to use the patient's address."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    subject = _text(_("Subject"), _("E-mail only."), max_length=250)
+    text = _text(
+        _("Text"),
+        _("Plain text. For SMS, the length decides the number of parts and the cost."),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        help_text=_("Leave empty to send now. Practice time zone."),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    sensitive = _check(
+        _("Contains sensitive data"),
+        _(
+            "Diagnoses, findings, insurance numbers: such a message goes only through a "
+            "channel cleared for sensitive data."
+        ),
+    )
+
+    def __init__(self, *args: Any, channels: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].widget.choices = channels
+
+    def spec_data(self) -> dict[str, Any]:
+        """Keyword arguments of ``messaging.services.MessageSpec``."""
+        cd = self.cleaned_data
+        return {
+            "channel": cd["channel"],
+            "text": cd["text"],
+            "patient_id": cd["patient_id"].strip() or None,
+            "to": cd["to"].strip(),
+            "subject": cd["subject"].strip(),
+            "send_at": cd["send_at"],
+            "sensitive": cd["sensitive"],
+        }
+
+
+class WebhookForm(WebForm):
+    url = _text(
+        _("Address (URL)"),
+        _(
+            "Where praxisbote POSTs every status change of a message, signed. "
+            "https:// (http:// only to 127.0.0.1 or localhost, for testing)."
+        ),
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    active = _check(
+        _("Active"),
+        _("Switched off, praxisbote sends your software no status changes until it is on again."),
+    )

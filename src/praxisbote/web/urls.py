@@ -1,6 +1,6 @@
 from django.urls import path
 
-from praxisbote.web.views import account, patients, practice
+from praxisbote.web.views import account, messages, outbox, patients, practice
 
 app_name = "web"
 
@@ -21,4 +21,11 @@ urlpatterns = [
     path("categories/", patients.category_list, name="categories"),
     path("categories/new/", patients.category_create, name="category_create"),
     path("categories/<int:category_id>/edit/", patients.category_edit, name="category_edit"),
+    path("protocol/", messages.protocol, name="protocol"),
+    path("protocol/<uuid:message_id>/", messages.message_detail, name="message_detail"),
+    path("protocol/<uuid:message_id>/cancel/", messages.message_cancel, name="message_cancel"),
+    path("messages/new/", messages.compose, name="message_create"),
+    path("outbox/", outbox.outbox, name="outbox"),
+    path("channels/", outbox.channels, name="channels"),
+    path("webhook/", outbox.webhook, name="webhook"),
 ]

@@ -14,14 +14,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from praxisbote.messaging.models import Message
 from praxisbote.patients import services
 from praxisbote.patients.models import Patient, PatientCategory
 from praxisbote.practices.models import Channel, Practice
-from praxisbote.practices.tenancy import get_scoped_or_404
+from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.auth import practice_required
 from praxisbote.web.forms import CategoryForm, PatientForm
 
 PAGE_SIZE = 25
+RECENT_MESSAGES = 5
 
 
 def _patient(practice: Practice, patient_id: Any) -> Patient:
@@ -84,7 +86,14 @@ def patient_detail(request: HttpRequest, practice: Practice, patient_id: Any) ->
     ]
     labels = dict(Channel.choices)
     channels = [labels.get(c, c) for c in patient.effective_channels()]
-    context = {"patient": patient, "consent": consent, "channels": channels}
+    recent = scoped(Message, practice).filter(patient=patient).order_by("-created_at", "-pk")
+    context = {
+        "patient": patient,
+        "consent": consent,
+        "channels": channels,
+        "recent_messages": list(recent[:RECENT_MESSAGES]),
+        "message_count": recent.count(),
+    }
     return render(request, "web/patients/detail.html", context)
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from praxisbote.billing import services as billing
+from praxisbote.billing.models import CreditAccount, FreeQuota
+from praxisbote.messaging.models import Message, State
+from praxisbote.messaging.services import in_test_mode
 from praxisbote.patients.services import categories_with_counts, search_patients
 from praxisbote.practices import services
-from praxisbote.practices.models import ApiKey, Practice
+from praxisbote.practices.models import ApiKey, Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.auth import practice_required, require_owner
 from praxisbote.web.forms import ApiKeyForm, PracticeSettingsForm
@@ -23,8 +29,56 @@ def home(request: HttpRequest, practice: Practice) -> HttpResponse:
         "patient_count": search_patients(practice).count(),
         "categories": categories_with_counts(practice),
         "active_keys": scoped(ApiKey, practice).filter(revoked_at__isnull=True).count(),
+        "channels": [
+            {
+                "label": label,
+                "enabled": practice.channel_enabled(channel),
+                "test_mode": in_test_mode(practice, channel),
+            }
+            for channel, label in Channel.choices
+        ],
+        "today": _today_by_state(practice),
+        "credit": _credit(practice),
     }
     return render(request, "web/home.html", context)
+
+
+def _today_by_state(practice: Practice) -> dict:
+    """Messages written today (practice time) per state, in the state machine's order."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = dict(
+        scoped(Message, practice)
+        .filter(created_at__gte=midnight)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+    )
+    rows = [
+        {"state": s, "label": label, "count": counts[s]}
+        for s, label in State.choices
+        if s in counts
+    ]
+    return {"rows": rows, "total": sum(counts.values()), "date": midnight.date()}
+
+
+def _credit(practice: Practice) -> dict:
+    """Balance and price list (BIL-1/2) without creating an account on a page view."""
+    account = CreditAccount.objects.filter(practice=practice).first() or CreditAccount(
+        practice=practice
+    )
+    used = dict(
+        scoped(FreeQuota, practice).filter(month=billing.month_key()).values_list("channel", "used")
+    )
+    prices = [
+        {
+            "label": label,
+            "price": account.price(channel),
+            "free": account.free_per_month(channel),
+            "free_left": max(0, account.free_per_month(channel) - used.get(channel, 0)),
+        }
+        for channel, label in Channel.choices
+    ]
+    return {"account": account, "prices": prices}
 
 
 @practice_required

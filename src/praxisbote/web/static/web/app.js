@@ -21,6 +21,15 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const radio of radios) radio.addEventListener("change", sync);
     sync();
   }
+  // New message: the test-mode banner follows the chosen channel.
+  const banner = document.getElementById("test-mode-banner");
+  const channel = document.querySelector("form.compose select[name=channel]");
+  if (banner && channel) {
+    const testChannels = (banner.dataset.testChannels || "").split(" ");
+    const show = () => { banner.hidden = !testChannels.includes(channel.value); };
+    channel.addEventListener("change", show);
+    show();
+  }
   // After a failed save, take keyboard and screen reader users to the list of problems.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
