@@ -210,3 +210,26 @@ def test_the_test_mode_banner_shows_while_the_sandbox_serves_the_channel(owner_c
     page = owner_client.get("/messages/new/").content.decode()
     banner = page.split('id="test-mode-banner"')[1].split(">")[0]
     assert "hidden" in banner, "a real provider: no test-mode banner"
+
+
+def test_staff_write_messages_too(assistant_client, practice):
+    response = assistant_client.post("/messages/new/", {**MAIL, "send": "1"})
+    assert response.status_code == 302
+    assert Message.objects.get().recipient == "anna@example.org"
+
+
+def test_a_time_that_does_not_exist_in_the_practice_zone_is_named(owner_client, practice):
+    # Vienna skips 02:00-03:00 on the last Sunday of March.
+    response = owner_client.post("/messages/new/", {**MAIL, "send_at": "2030-03-31T02:30"})
+    assert field_error(response.content, "send_at")
+    assert not Message.objects.exists()
+
+
+def test_a_tampered_patient_id_is_refused_without_a_crash(owner_client, practice):
+    response = owner_client.post(
+        "/messages/new/", {"channel": "email", "patient_id": "not-a-uuid", "text": "x"}
+    )
+    assert response.status_code == 200
+    assert hidden_field_error(response.content, "patient_id")
+    assert 'class="error-summary"' in response.content.decode()
+    assert not Message.objects.exists()

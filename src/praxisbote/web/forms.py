@@ -347,7 +347,8 @@ class ComposeForm(WebForm):
     """One free-text message; the field names are those of the service's errors."""
 
     channel = _select(_("Channel"), [], _("Only channels switched on for the practice."))
-    patient_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    # A UUID field: the service is only ever given a well-formed id (or none).
+    patient_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     to = _text(
         _("Address"),
         _(
@@ -387,7 +388,7 @@ class ComposeForm(WebForm):
         return {
             "channel": cd["channel"],
             "text": cd["text"],
-            "patient_id": cd["patient_id"].strip() or None,
+            "patient_id": cd["patient_id"],
             "to": cd["to"].strip(),
             "subject": cd["subject"].strip(),
             "send_at": cd["send_at"],

@@ -209,7 +209,7 @@ def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> di
     channels = [c for c, _label in enabled_channels(practice)]
     chosen = form["channel"].value() or (channels[0] if channels else "")
     patient = None
-    patient_id = (form["patient_id"].value() or "").strip()
+    patient_id = str(form["patient_id"].value() or "").strip()
     if patient_id:
         try:
             patient = (
