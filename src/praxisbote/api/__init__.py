@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 
 from praxisbote import __version__
-from praxisbote.api import errors, messages, patients, practices, webhooks
+from praxisbote.api import email, errors, messages, patients, practices, webhooks
 from praxisbote.api.auth import ApiKeyAuth
 
 api = NinjaAPI(
@@ -23,3 +23,4 @@ api.add_router("", practices.router)
 api.add_router("", patients.router)
 api.add_router("", messages.router)
 api.add_router("", webhooks.router)
+api.add_router("", email.router)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from praxisbote.providers.base import Provider
 from praxisbote.providers.sandbox import SandboxProvider
+from praxisbote.providers.smtp import SmtpProvider
 
-PROVIDERS: dict[str, type[Provider]] = {SandboxProvider.name: SandboxProvider}
+PROVIDERS: dict[str, type[Provider]] = {
+    SandboxProvider.name: SandboxProvider,
+    SmtpProvider.name: SmtpProvider,
+}
 
 
 def provider_class(name: str) -> type[Provider]:

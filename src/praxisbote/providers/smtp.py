@@ -1,0 +1,529 @@
+"""E-mail through the practice's own provider (REQUIREMENTS MAIL-1..9, seed 000).
+
+Config (``ChannelAccount.config``, set through ``api/email.py``)::
+
+    {"host": "smtp.posteo.de", "port": 587, "from_address": "praxis@posteo.de",
+     "from_name": "Praxis Dr. Huber", "username": "praxis@posteo.de",
+     "bcc": "archiv@posteo.de", "sessions": 2, "max_messages_per_connection": 100}
+
+Secrets: ``{"password": "..."}``. The password goes to the server in ``AUTH`` and nowhere
+else: not into reasons, logs or ``repr`` (``_scrub`` removes it from server answers too).
+
+TLS is decided by the port (MAIL-3): 465 implicit TLS, 587 STARTTLS which the server must
+offer, any other port probed (implicit TLS first, then STARTTLS). Plain text only to a
+loopback host with ``allow_plain_loopback`` (a local relay or test sink). ``security``
+("tls" | "starttls") overrides the port rule for odd setups. Certificates are checked
+against the system store; OpenSSL reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` for private CAs,
+and ``ca_file`` adds one CA bundle for this account only.
+
+Speed: each of ``sessions`` lanes keeps one logged-in SMTP session and sends message after
+message over it (no new TLS handshake and login per mail), reconnecting when the server
+closed it or after ``max_messages_per_connection`` mails. Providers limit parallel logins,
+so ``sessions`` stays small (the presets carry a value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import logging
+import socket
+import ssl
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any, ClassVar
+
+import aiosmtplib
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+
+from praxisbote.providers.base import (
+    CheckResult,
+    Outgoing,
+    PermanentError,
+    Provider,
+    ProviderError,
+    SendOutcome,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SESSIONS = 2
+DEFAULT_MAX_PER_CONNECTION = 100
+DEFAULT_TIMEOUT = 30.0
+
+AUTH_HINT = (
+    "The e-mail provider did not accept the user name and password. Check the password; "
+    "many providers (Proton, Gmail, Yahoo, iCloud) need a separate app password for SMTP, "
+    "and some (GMX, WEB.DE) need sending via SMTP to be switched on in the mailbox settings."
+)
+
+
+class _ConnectFailed(Exception):
+    """No session could be opened: every message waiting for this lane gets ``error``."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.reason)
+        self.error = error
+
+
+@dataclass
+class _Session:
+    smtp: aiosmtplib.SMTP
+    sent: int = 0
+
+    @property
+    def usable(self) -> bool:
+        return self.smtp.is_connected
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc
+
+
+class SmtpProvider(Provider):
+    name: ClassVar[str] = "smtp"
+    channels: ClassVar[tuple[str, ...]] = ("email",)
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, secrets, **kwargs)
+        c = self.config
+        self.host = str(c.get("host", "")).strip()
+        self.port = int(c.get("port") or 587)
+        self.from_address = str(c.get("from_address", "")).strip()
+        self.from_name = str(c.get("from_name", "")).strip()
+        self.username = str(c.get("username") or self.from_address).strip()
+        bcc = c.get("bcc") or []
+        self.bcc = [b.strip() for b in ([bcc] if isinstance(bcc, str) else bcc) if b.strip()]
+        self.sessions = max(1, int(c.get("sessions") or DEFAULT_SESSIONS))
+        self.max_per_connection = max(
+            1, int(c.get("max_messages_per_connection") or DEFAULT_MAX_PER_CONNECTION)
+        )
+        self.timeout = float(c.get("timeout") or DEFAULT_TIMEOUT)
+        self.allow_plain_loopback = bool(c.get("allow_plain_loopback")) and is_loopback(self.host)
+        self.security = str(c.get("security") or "auto")
+        self.ca_file = str(c.get("ca_file") or "")
+        # Kept out of ``self.secrets``' neighbours on purpose: only ``_login`` reads it.
+        self.__password = str(self.secrets.pop("password", "") or "")
+        self.secrets = {}
+        #: The TLS way that worked ("tls" or "starttls"), so probing happens once.
+        self._mode: str | None = None
+        self._idle: list[_Session] = []
+        self._tls: ssl.SSLContext | None = None
+        self._local_hostname: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<SmtpProvider {self.username}@{self.host}:{self.port}>"
+
+    # -- the mail itself ---------------------------------------------------------------
+
+    @property
+    def sender_domain(self) -> str:
+        return self.from_address.rpartition("@")[2] or "localhost"
+
+    def build_message(self, message: Outgoing) -> EmailMessage:
+        """A proper mail (MAIL-9): display name, Date, Message-ID on our domain, MIME parts."""
+        mail = EmailMessage(policy=policy.SMTP)
+        name = self.from_name or message.sender_name
+        local, _, domain = self.from_address.rpartition("@")
+        mail["From"] = Address(display_name=name, username=local, domain=domain)
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(timezone.now())
+        mail["Message-ID"] = make_msgid(domain=self.sender_domain)
+        # Quoted-printable: 7-bit safe on servers without 8BITMIME, readable in the source.
+        mail.set_content(message.body, cte="quoted-printable")
+        if message.html:
+            mail.add_alternative(message.html, subtype="html", cte="quoted-printable")
+        for att in message.attachments:
+            maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
+            mail.add_attachment(
+                att.data,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=att.filename,
+            )
+        return mail
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send_batch(self, messages: Sequence[Outgoing]) -> list[SendOutcome]:
+        """Send over at most ``sessions`` reused sessions; outcomes in the input order."""
+        if not messages:
+            return []
+        queue = deque(messages)
+        outcomes: dict[str, SendOutcome] = {}
+
+        async def lane() -> None:
+            session = self._idle.pop() if self._idle else None
+            try:
+                while queue:
+                    message = queue.popleft()
+                    try:
+                        session, outcome = await self._deliver(session, message)
+                    except _ConnectFailed as exc:
+                        # Same reason for the rest: no point hammering a server that said no.
+                        outcomes[message.message_id] = SendOutcome(
+                            message.message_id, error=exc.error
+                        )
+                        while queue:
+                            rest = queue.popleft()
+                            outcomes[rest.message_id] = SendOutcome(
+                                rest.message_id, error=exc.error
+                            )
+                        return
+                    outcomes[message.message_id] = outcome
+            finally:
+                if session is not None and session.usable:
+                    self._idle.append(session)
+
+        await asyncio.gather(*(lane() for _ in range(min(self.sessions, len(messages)))))
+        return [outcomes[m.message_id] for m in messages]
+
+    async def send_one(self, message: Outgoing) -> SendOutcome:
+        return (await self.send_batch([message]))[0]
+
+    async def _deliver(
+        self, session: _Session | None, message: Outgoing
+    ) -> tuple[_Session | None, SendOutcome]:
+        mail = self.build_message(message)
+        data = mail.as_bytes()
+        message_id = str(mail["Message-ID"]).strip("<>")
+        for attempt in (1, 2):
+            if session is not None and (
+                not session.usable or session.sent >= self.max_per_connection
+            ):
+                await self._quit(session)
+                session = None
+            if session is None:
+                session = await self._open()
+            try:
+                detail = await self._transaction(session.smtp, message.recipient, data)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+                # The server closed an idle or used-up session: reconnect once and resend.
+                session.smtp.close()
+                session = None
+                if attempt == 2:
+                    return None, self._failed(
+                        message, TransientError(self._reason_for_connection(exc))
+                    )
+                continue
+            except aiosmtplib.SMTPTimeoutError:
+                session.smtp.close()
+                return None, self._failed(
+                    message,
+                    TransientError(
+                        f"The mail server {self.host} did not answer in time; "
+                        "the message will be sent again later."
+                    ),
+                )
+            except ProviderError as exc:
+                return session, self._failed(message, exc)
+            session.sent += 1
+            return session, SendOutcome(
+                message.message_id, provider_message_id=message_id, detail=detail
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed(self, message: Outgoing, error: ProviderError) -> SendOutcome:
+        return SendOutcome(message.message_id, error=error)
+
+    async def _transaction(self, smtp: aiosmtplib.SMTP, recipient: str, data: bytes) -> str:
+        """MAIL, RCPT (patient, then BCC), DATA. A refused BCC does not stop the mail."""
+        try:
+            await smtp.mail(self.from_address)
+            await smtp.rcpt(recipient)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._rset(smtp)
+            raise self._response_error(exc, recipient) from None
+        notes = []
+        for address in self.bcc:
+            try:
+                await smtp.rcpt(address)
+            except aiosmtplib.SMTPResponseException as exc:
+                notes.append(
+                    f"BCC copy to {address} refused: {exc.code} {self._scrub(exc.message)}"
+                )
+        try:
+            response = await smtp.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._rset(smtp)
+            raise self._response_error(exc, recipient) from None
+        accepted = f"accepted by {self.host}: {response.code} {self._scrub(response.message)}"
+        return "; ".join([accepted, *notes])
+
+    async def _rset(self, smtp: aiosmtplib.SMTP) -> None:
+        try:
+            await smtp.rset()
+        except aiosmtplib.SMTPException:
+            smtp.close()
+
+    def _response_error(
+        self, exc: aiosmtplib.SMTPResponseException, recipient: str
+    ) -> ProviderError:
+        text = f"{exc.code} {self._scrub(exc.message)}".strip()
+        if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+            what = f"The mail server refused the recipient {recipient}: {text}"
+        elif isinstance(exc, aiosmtplib.SMTPSenderRefused):
+            what = f"The mail server refused the sender address {self.from_address}: {text}"
+        else:
+            what = f"The mail server refused the message: {text}"
+        if 400 <= exc.code < 500:
+            return TransientError(what + " (temporary; it will be tried again)", code=str(exc.code))
+        return PermanentError(what, code=str(exc.code))
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            # The system store; OpenSSL itself honours SSL_CERT_FILE / SSL_CERT_DIR.
+            context = ssl.create_default_context()
+            if self.ca_file:
+                context.load_verify_locations(cafile=self.ca_file)
+            self._tls = context
+        return self._tls
+
+    def _plan(self) -> list[str]:
+        if self._mode:
+            return [self._mode]
+        if self.security in ("tls", "starttls"):
+            return [self.security]
+        if self.port == 465:
+            return ["tls"]
+        if self.port == 587:
+            return ["starttls"]
+        return ["tls", "starttls"]
+
+    async def _open(self) -> _Session:
+        """A connected, encrypted (or allowed-plain) and logged-in session, or _ConnectFailed."""
+        if not self.host or not self.from_address:
+            raise _ConnectFailed(
+                PermanentError("The e-mail account is not set up: server and sender address.")
+            )
+        if not self.__password:
+            raise _ConnectFailed(
+                PermanentError(
+                    "No password is stored for the e-mail account; enter it in the e-mail settings."
+                )
+            )
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.get_running_loop().run_in_executor(
+                None, socket.getfqdn
+            )
+        plan = self._plan()
+        last: ProviderError | None = None
+        for mode in plan:
+            try:
+                smtp = await self._connect(mode)
+            except _NotTls as exc:
+                last = exc.error
+                continue  # probing: the port does not speak implicit TLS, try STARTTLS
+            except ProviderError as exc:
+                raise _ConnectFailed(exc) from None
+            try:
+                await self._login(smtp)
+            except ProviderError as exc:
+                smtp.close()
+                raise _ConnectFailed(exc) from None
+            self._mode = mode
+            return _Session(smtp)
+        raise _ConnectFailed(last or TransientError("No way to connect was found."))
+
+    async def _connect(self, mode: str) -> aiosmtplib.SMTP:
+        smtp = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=mode == "tls",
+            start_tls=False,
+            tls_context=self.tls_context(),
+            timeout=self.timeout,
+            local_hostname=self._local_hostname,
+        )
+        try:
+            await smtp.connect()
+            if mode == "starttls":
+                await smtp.ehlo()
+                if smtp.supports_extension("starttls"):
+                    await smtp.starttls()
+                elif not self.allow_plain_loopback:
+                    smtp.close()
+                    raise PermanentError(
+                        f"The mail server {self.host} on port {self.port} does not offer "
+                        "STARTTLS encryption, so the password and mails would travel "
+                        "unencrypted. Use the provider's port 465 or 587 with encryption."
+                    )
+        except ProviderError:
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            smtp.close()
+            raise self._greeting_error(exc) from None
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            cause = _root_cause(exc)
+            if (
+                mode == "tls"
+                and isinstance(cause, ssl.SSLError)
+                and not isinstance(cause, ssl.SSLCertVerificationError)
+                and len(self._plan()) > 1
+            ):
+                raise _NotTls(TransientError(self._reason_for_connection(exc))) from None
+            raise self._connection_error(exc) from None
+        return smtp
+
+    async def _login(self, smtp: aiosmtplib.SMTP) -> None:
+        try:
+            await smtp.login(self.username, self.__password)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            if 400 <= exc.code < 500:
+                raise TransientError(
+                    f"The mail server could not check the login right now ({exc.code} "
+                    f"{self._scrub(exc.message)}); it will be tried again."
+                ) from None
+            raise PermanentError(
+                f"{AUTH_HINT} (server answer: {exc.code} {self._scrub(exc.message)})",
+                code="auth",
+            ) from None
+        except aiosmtplib.SMTPNotSupported:
+            raise PermanentError(
+                f"The mail server {self.host} offers no login on this connection; check the "
+                "server name and port in the e-mail settings.",
+                code="auth",
+            ) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            raise self._response_error(exc, "") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            if isinstance(exc, aiosmtplib.SMTPException) and "authentication method" in str(exc):
+                raise PermanentError(
+                    f"The mail server {self.host} offers no login method we support.",
+                    code="auth",
+                ) from None
+            raise self._connection_error(exc) from None
+
+    def _greeting_error(self, exc: aiosmtplib.SMTPResponseException) -> ProviderError:
+        text = f"{exc.code} {self._scrub(exc.message)}"
+        reason = f"The mail server {self.host} turned the connection away: {text}"
+        if 400 <= exc.code < 500:
+            return TransientError(reason)
+        return PermanentError(reason)
+
+    def _connection_error(self, exc: BaseException) -> ProviderError:
+        cause = _root_cause(exc)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return PermanentError(
+                f"The certificate of the mail server {self.host} is not trusted "
+                f"({cause.verify_message}). Check the server name; a server with its own "
+                "certificate authority needs that CA installed on this machine.",
+                code="tls-certificate",
+            )
+        return TransientError(self._reason_for_connection(exc), code="connection")
+
+    def _reason_for_connection(self, exc: BaseException) -> str:
+        cause = _root_cause(exc)
+        where = f"{self.host} port {self.port}"
+        if isinstance(cause, socket.gaierror):
+            return (
+                f"The mail server name {self.host} is unknown (no DNS entry). Check the "
+                "server name in the e-mail settings and the internet connection."
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return (
+                f"The mail server {where} refused the connection. Check the port; a firewall, "
+                "router or antivirus program may also block outgoing mail."
+            )
+        if isinstance(cause, ssl.SSLError):
+            return (
+                f"The encrypted connection to {where} failed ({cause.reason or cause}). "
+                "Check the port: 465 uses TLS, 587 uses STARTTLS."
+            )
+        if isinstance(cause, TimeoutError | asyncio.TimeoutError) or isinstance(
+            exc, aiosmtplib.SMTPTimeoutError
+        ):
+            return (
+                f"No answer from the mail server {where}. A firewall or the router may block "
+                "the port, or the server is down."
+            )
+        if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+            return f"The mail server {where} closed the connection unexpectedly."
+        return f"Could not talk to the mail server {where}: {self._scrub(str(exc))}"
+
+    async def _quit(self, session: _Session) -> None:
+        try:
+            await asyncio.wait_for(session.smtp.quit(), timeout=5)
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            session.smtp.close()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(self._quit(s) for s in idle))
+
+    def _scrub(self, text: str) -> str:
+        """Server answers sometimes echo what they got; the password must never surface."""
+        password = self.__password
+        if not password or not text:
+            return text
+        forms = {
+            password,
+            base64.b64encode(password.encode()).decode(),
+            base64.b64encode(f"\0{self.username}\0{password}".encode()).decode(),
+        }
+        for form in forms:
+            text = text.replace(form, "***")
+        return text
+
+    # -- checks ------------------------------------------------------------------------
+
+    async def check_credentials(self) -> CheckResult:
+        """Connect, encrypt, log in and quit (the key check of the e-mail settings)."""
+        try:
+            session = await self._open()
+        except _ConnectFailed as exc:
+            return CheckResult(ok=False, detail=exc.error.reason, extra={"code": exc.error.code})
+        encryption = "TLS" if self._mode == "tls" else "STARTTLS"
+        if self._mode == "starttls" and session.smtp.get_transport_info("sslcontext") is None:
+            encryption = "no encryption (local server)"
+        await self._quit(session)
+        return CheckResult(
+            ok=True,
+            detail=f"Logged in to {self.host} port {self.port} as {self.username} ({encryption}).",
+            extra={"encryption": encryption},
+        )
+
+    def validate_address(self, address: str, country: str) -> str:
+        address = address.strip()
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError("Enter a valid e-mail address.") from None
+        return address
+
+
+class _NotTls(Exception):
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.reason)
+        self.error = error
