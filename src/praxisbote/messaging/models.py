@@ -41,10 +41,20 @@ class Kind(models.TextChoices):
 
 
 class Message(models.Model):
+    # Every index costs each of the two updates a sent message gets: the composite and
+    # partial indexes in Meta replace the foreign keys' own, and sparse columns are
+    # indexed only where set.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="messages")
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        db_index=False,
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recipient = models.CharField(max_length=254)
@@ -60,14 +70,14 @@ class Message(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     provider = models.CharField(max_length=40, blank=True)
-    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
     segments = models.PositiveIntegerField(default=1)
     cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
     free_units = models.PositiveIntegerField(default=0)
     reserved = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=200, blank=True)
-    appointment_id = models.UUIDField(null=True, blank=True, db_index=True)
-    campaign_id = models.UUIDField(null=True, blank=True, db_index=True)
+    appointment_id = models.UUIDField(null=True, blank=True)
+    campaign_id = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     worker_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=now)
@@ -79,11 +89,36 @@ class Message(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # The worker's claim: due rows in claimable states, oldest first.
-            models.Index(fields=["state", "next_attempt_at"], name="msg_claim"),
+            # The worker's claim: due rows in claimable states, oldest first. Partial, so a
+            # sent message leaves it and it stays as small as the queue.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="msg_claim",
+                condition=models.Q(state__in=["scheduled", "queued"]),
+            ),
             models.Index(fields=["practice", "-created_at"], name="msg_protocol"),
             models.Index(fields=["practice", "state"], name="msg_practice_state"),
-            models.Index(fields=["practice", "patient"], name="msg_patient"),
+            models.Index(
+                fields=["practice", "patient"],
+                name="msg_patient",
+                condition=models.Q(patient__isnull=False),
+            ),
+            models.Index(
+                fields=["appointment_id"],
+                name="msg_appointment",
+                condition=models.Q(appointment_id__isnull=False),
+            ),
+            models.Index(
+                fields=["campaign_id"],
+                name="msg_campaign",
+                condition=models.Q(campaign_id__isnull=False),
+            ),
+            # Delivery reports find their message by the provider's id.
+            models.Index(
+                fields=["provider", "provider_message_id"],
+                name="msg_provider_id",
+                condition=~models.Q(provider_message_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

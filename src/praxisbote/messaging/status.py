@@ -32,9 +32,9 @@ def apply_updates(provider: str, updates: Sequence[base.StatusUpdate]) -> int:
     moved = 0
     with transaction.atomic():
         rows = list(
-            Message.objects.select_for_update().filter(
-                provider=provider, provider_message_id__in=list(by_pid)
-            )
+            Message.objects.select_for_update()
+            .filter(provider=provider, provider_message_id__in=list(by_pid))
+            .exclude(provider_message_id="")  # lets the partial index msg_provider_id serve
         )
         if by_ours:
             rows += list(
