@@ -199,3 +199,33 @@ def test_metrics_show_queue_depth(client, practice):
     send(practice, mail(), mail("b@example.org"))
     text = client.get("/metrics").content.decode()
     assert 'praxisbote_messages{state="queued"} 2.0' in text
+
+
+def test_worker_rebuilds_a_provider_when_its_account_changes(practice):
+    import asyncio
+
+    from praxisbote.messaging.delivery import AccountKey
+    from praxisbote.messaging.worker import Worker
+
+    account = ChannelAccount.objects.create(
+        practice=practice, channel="email", provider="sandbox", config={"delay_ms": 0}
+    )
+    worker = Worker(run_jobs=False)
+    key = AccountKey(practice.pk, "email")
+
+    async def twice_then_after_change():
+        first, _ = await worker._provider(key)
+        again, _ = await worker._provider(key)
+        await worker._in_db(
+            lambda: ChannelAccount.objects.filter(pk=account.pk).update(
+                config={"delay_ms": 1}, updated_at=timezone.now()
+            )
+        )
+        changed, _ = await worker._provider(key)
+        return first, again, changed
+
+    first, again, changed = asyncio.run(twice_then_after_change())
+    worker._db.shutdown()
+    assert first is again, "kept between batches (pooled connections)"
+    assert changed is not first
+    assert changed.config == {"delay_ms": 1}

@@ -34,6 +34,15 @@ def set_account_secrets(account: ChannelAccount, values: dict[str, Any]) -> None
     )
 
 
+def account_version(key: AccountKey) -> Any:
+    """When the account was last changed (None: no account, the sandbox)."""
+    return (
+        ChannelAccount.objects.filter(practice_id=key.practice_id, channel=key.channel)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+
+
 def provider_for(key: AccountKey, worker_id: str, concurrency: int) -> Provider:
     account = ChannelAccount.objects.filter(
         practice_id=key.practice_id, channel=key.channel

@@ -24,7 +24,12 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from praxisbote.messaging import jobs, outcomes
-from praxisbote.messaging.delivery import AccountKey, build_outgoing, provider_for
+from praxisbote.messaging.delivery import (
+    AccountKey,
+    account_version,
+    build_outgoing,
+    provider_for,
+)
 from praxisbote.messaging.models import Message
 from praxisbote.providers.base import Provider, SendOutcome, TransientError
 
@@ -58,7 +63,7 @@ class Worker:
         self.run_jobs = run_jobs
         self._stop = threading.Event()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
-        self._providers: dict[AccountKey, Provider] = {}
+        self._providers: dict[AccountKey, tuple[Provider, Any]] = {}
         self._next_jobs = 0.0
 
     def stop(self) -> None:
@@ -100,7 +105,7 @@ class Worker:
             released = await self._in_db(outcomes.release_claims, self.worker_id)
             if released:
                 log.info("worker %s gave back %d messages", self.worker_id, released)
-            for provider in self._providers.values():
+            for provider, _version in self._providers.values():
                 await provider.close()
             from praxisbote.messaging import webhooks
 
@@ -134,12 +139,18 @@ class Worker:
         await self._in_db(outcomes.record, self.worker_id, results, name, messages)
 
     async def _provider(self, key: AccountKey) -> tuple[Provider, str]:
-        provider = self._providers.get(key)
-        if provider is None:
+        """The account's provider, kept between batches (pooled connections) and rebuilt when
+        the practice changes the account, so a corrected password takes effect at once."""
+        version = await self._in_db(account_version, key)
+        cached = self._providers.get(key)
+        if cached is not None and cached[1] != version:
+            await cached[0].close()
+            cached = None
+        if cached is None:
             provider = await self._in_db(provider_for, key, self.worker_id, self.concurrency)
             provider.run_in_db = self._in_db
-            self._providers[key] = provider
-        return provider, provider.name
+            cached = self._providers[key] = (provider, version)
+        return cached[0], cached[0].name
 
     async def _send_webhooks(self) -> None:
         from praxisbote.messaging import webhooks
