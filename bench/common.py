@@ -48,7 +48,6 @@ class Env:
             **os.environ,
             "PRAXISBOTE_DATA_DIR": self.data_dir,
             "PRAXISBOTE_LOG_LEVEL": "WARNING",
-            "PRAXISBOTE_OUTBOX_IDLE_MS": "50",
         }
         self.env.pop("DATABASE_URL", None)
         if database_url:

@@ -307,6 +307,10 @@ def create_messages(
         if replay is None:
             raise
         return replay
+    from praxisbote.messaging.worker import notify_new_work
+
+    if any(m.state == State.QUEUED for m in messages):
+        transaction.on_commit(notify_new_work)
     return CreateResult(messages)
 
 

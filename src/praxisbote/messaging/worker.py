@@ -36,6 +36,15 @@ from praxisbote.providers.base import Provider, SendOutcome, TransientError
 log = logging.getLogger(__name__)
 
 
+#: Set when this process commits new messages (or a worker stops): an idle embedded worker
+#: wakes at once instead of at its next poll. Standalone workers poll the database.
+NEW_WORK = threading.Event()
+
+
+def notify_new_work() -> None:
+    NEW_WORK.set()
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -69,6 +78,7 @@ class Worker:
     def stop(self) -> None:
         """Ask the worker to finish its batch and stop (safe from signal handlers)."""
         self._stop.set()
+        NEW_WORK.set()
 
     @property
     def stopping(self) -> bool:
@@ -100,7 +110,8 @@ class Worker:
                 if self.exit_when_idle and not await self._in_db(outcomes.due_count):
                     break
                 wait = await self._in_db(outcomes.next_due_in, self.idle_seconds)
-                await asyncio.get_running_loop().run_in_executor(None, self._stop.wait, wait)
+                await asyncio.get_running_loop().run_in_executor(None, NEW_WORK.wait, wait)
+                NEW_WORK.clear()
         finally:
             released = await self._in_db(outcomes.release_claims, self.worker_id)
             if released:
