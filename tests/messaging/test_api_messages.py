@@ -249,3 +249,26 @@ def test_api_answers_in_german_without_accept_language(api_key, db):
     )
     assert response.status_code == 422
     assert "nicht" in response.json()["errors"][0]["message"]
+
+
+def test_service_reports_a_malformed_patient_id_as_a_field_error(practice):
+    from django.core.exceptions import ValidationError
+
+    from praxisbote.messaging.services import MessageSpec, create_messages
+
+    with pytest.raises(ValidationError) as caught:
+        create_messages(practice, [MessageSpec(channel="email", patient_id="nope", text="x")])
+    assert "patient_id" in caught.value.message_dict
+
+
+def test_free_units_are_counted_in_the_practices_month(practice, settings):
+    from django.utils import timezone as tz
+
+    from praxisbote.billing.models import FreeQuota
+    from praxisbote.billing.services import month_key, reserve
+
+    practice.sms_enabled = True
+    practice.save()
+    with tz.override("Pacific/Kiritimati"):  # a zone far from the practice's
+        reserve(practice, [("sms", 1)])
+    assert FreeQuota.objects.get(practice=practice, channel="sms").month == month_key(practice)

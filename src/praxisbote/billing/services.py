@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -56,15 +57,17 @@ def price_of(account: CreditAccount, channel: str, units: int) -> Decimal:
     return account.price(channel) * units
 
 
-def month_key() -> str:
-    return timezone.localdate().strftime("%Y-%m")
+def month_key(practice: Practice) -> str:
+    """The practice's current month ("2026-11"), in its own time zone: free units reset at
+    midnight of the 1st where the practice is, whichever zone the caller has active."""
+    return timezone.localdate(timezone=ZoneInfo(practice.timezone)).strftime("%Y-%m")
 
 
 def _take_free_units(practice: Practice, channel: str, wanted: int, limit: int) -> int:
     if wanted <= 0 or limit <= 0:
         return 0
     quota, _ = FreeQuota.objects.select_for_update().get_or_create(
-        practice=practice, channel=channel, month=month_key()
+        practice=practice, channel=channel, month=month_key(practice)
     )
     take = max(0, min(wanted, limit - quota.used))
     if take:
@@ -148,6 +151,7 @@ def release(messages: Iterable[Message]) -> None:
             CreditAccount.objects.filter(practice_id=practice_id).update(
                 reserved=F("reserved") - total
             )
+        month = month_key(group[0].practice)
         free: dict[str, int] = defaultdict(int)
         for m in group:
             free[m.channel] += m.free_units
@@ -155,7 +159,7 @@ def release(messages: Iterable[Message]) -> None:
         for channel, units in free.items():
             if units:
                 FreeQuota.objects.filter(
-                    practice_id=practice_id, channel=channel, month=month_key(), used__gte=units
+                    practice_id=practice_id, channel=channel, month=month, used__gte=units
                 ).update(used=F("used") - units)
 
 

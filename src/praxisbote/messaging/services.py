@@ -190,7 +190,7 @@ def prepare(
     patient = None
     if spec.patient_id:
         patient = patients.get(str(spec.patient_id))
-        if patient is None:
+        if patient is None and _is_uuid(spec.patient_id):
             patient = (
                 scoped(Patient, practice).filter(pk=spec.patient_id, erased_at__isnull=True).first()
             )
@@ -261,6 +261,14 @@ def prepare(
     if patient is not None:
         message._state.fields_cache["patient"] = patient
     return Prepared(message, files)
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _cleared_for_sensitive(account: ChannelAccount) -> bool:

@@ -137,7 +137,7 @@ def _estimate(practice: Practice, prepared: services.Prepared) -> dict[str, Any]
     free = account.free_per_month(message.channel)
     used = (
         scoped(FreeQuota, practice)
-        .filter(channel=message.channel, month=billing.month_key())
+        .filter(channel=message.channel, month=billing.month_key(practice))
         .values_list("used", flat=True)
         .first()
         or 0

@@ -67,7 +67,9 @@ def _credit(practice: Practice) -> dict:
         practice=practice
     )
     used = dict(
-        scoped(FreeQuota, practice).filter(month=billing.month_key()).values_list("channel", "used")
+        scoped(FreeQuota, practice)
+        .filter(month=billing.month_key(practice))
+        .values_list("channel", "used")
     )
     prices = [
         {
