@@ -77,6 +77,17 @@ def cmd_practice_create(args: argparse.Namespace) -> int:
     return 0
 
 
+class CliError(Exception):
+    """A mistake in the command's input: printed as one line, exit code 2."""
+
+
+def _require_practice(practice_id: str):
+    practice = _find_practice(practice_id)
+    if practice is None:
+        raise CliError(f"no practice with id {practice_id}")
+    return practice
+
+
 def _find_practice(practice_id: str):
     from django.core.exceptions import ValidationError
 
@@ -103,9 +114,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
     from praxisbote.practices.services import create_user
 
-    practice = _find_practice(args.practice)
-    if practice is None:
-        return _fail(f"no practice with id {args.practice}")
+    practice = _require_practice(args.practice)
     password = None
     if not args.generate_password and sys.stdin.isatty():
         password = getpass.getpass("Password (empty: generate one): ") or None
@@ -123,9 +132,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     _setup()
     from praxisbote.practices.services import create_api_key
 
-    practice = _find_practice(args.practice)
-    if practice is None:
-        return _fail(f"no practice with id {args.practice}")
+    practice = _require_practice(args.practice)
     issued = create_api_key(practice, args.name)
     print(json.dumps({"practice_id": str(practice.id), "api_key": issued.secret}))
     return 0
@@ -219,9 +226,7 @@ def cmd_credits_add(args: argparse.Namespace) -> int:
 
     from praxisbote.billing.services import add_credit
 
-    practice = _find_practice(args.practice)
-    if practice is None:
-        return _fail(f"no practice with id {args.practice}")
+    practice = _require_practice(args.practice)
     try:
         amount = Decimal(args.amount)
     except InvalidOperation:
@@ -238,9 +243,7 @@ def cmd_credits_prices(args: argparse.Namespace) -> int:
 
     from praxisbote.billing.services import account_for
 
-    practice = _find_practice(args.practice)
-    if practice is None:
-        return _fail(f"no practice with id {args.practice}")
+    practice = _require_practice(args.practice)
     account = account_for(practice)
     changes = {
         "price_sms": args.sms,
@@ -388,7 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Database, attachments and keys hold patient data: readable by this user only.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":
