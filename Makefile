@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PRAXISBOTE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test lint test-sqlite test-postgres browser-deps bench clean help
+.PHONY: run test lint test-sqlite test-postgres browser-deps imap-deps bench clean help
 
 help:
 	@echo "make run    - install, migrate, create the demo practice, serve http://127.0.0.1:8000"
@@ -41,6 +41,14 @@ browser-deps:
 	      || echo "WARNING: could not install chromium; browser tests will be skipped"; \
 	  else echo "WARNING: chromium missing and apt-get not usable; browser tests will be skipped"; fi; }
 
+# Debian's Dovecot for the Sent-folder tests (a real IMAP server started by the tests).
+imap-deps:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
+	      || echo "WARNING: could not install dovecot-imapd; the Sent-folder tests will be skipped (under CI=true: fail)"; \
+	  else echo "WARNING: dovecot missing and apt-get not usable; the Sent-folder tests will be skipped (under CI=true: fail)"; fi; }
+
 test-sqlite: $(VENV)/.installed-test
 	env -u DATABASE_URL PRAXISBOTE_DATA_DIR=$(CURDIR)/var/test-sqlite $(BIN)/python -m pytest -q
 
@@ -53,7 +61,7 @@ test-postgres: $(VENV)/.installed-test
 	  echo "SKIPPED: PostgreSQL at $(PG_URL) is unreachable; the PostgreSQL run did not happen"; \
 	fi
 
-test: browser-deps lint test-sqlite test-postgres
+test: browser-deps imap-deps lint test-sqlite test-postgres
 
 bench: $(VENV)/.installed-test
 	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then \

@@ -7,6 +7,8 @@ STARTTLS before anything else (only AUTH LOGIN offered, so both mechanisms are e
 
 from __future__ import annotations
 
+import imaplib
+import os
 import socket
 import ssl
 import threading
@@ -18,6 +20,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from tests.providers import dovecot as dovecot_server
 
 USER = "praxis@huber.example"
 PASSWORD = "s3cret-App-Passwort"
@@ -160,3 +163,61 @@ def smtp_plain():
     server = _start(Handler(), auth_require_tls=False)
     yield server
     server.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot(ca):
+    """Dovecot on loopback (``tests/providers/dovecot.py``) knowing USER with PASSWORD.
+
+    Skipped with the reason when Dovecot is not installed; under CI=true that is a failure,
+    since ``make test`` installs it (Debian package dovecot-imapd).
+    """
+    if dovecot_server.dovecot_binary() is None:
+        message = (
+            "Dovecot is not installed (Debian package dovecot-imapd, which `make test` "
+            "installs): the Sent-folder tests against a real IMAP server did not run"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " and CI=true")
+        pytest.skip(message)
+    server = dovecot_server.start(ca, {USER: PASSWORD})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap(dovecot, ca):
+    """The Dovecot server with USER's mailbox emptied: every test starts with no copies."""
+    with open_imap(dovecot, ca) as box:
+        # Lines look like: (\HasNoChildren) "/" "Gesendete Objekte"; the name comes last.
+        names = [line.decode().split(') "/" ', 1)[1] for line in box.list()[1]]
+        for name in sorted(names, key=len, reverse=True):  # children before parents
+            if name.strip('"') not in ("INBOX", "Sent"):
+                box.delete(name)
+        _, [count] = box.select('"Sent"')
+        if int(count):
+            box.store("1:*", "+FLAGS", r"(\Deleted)")
+            box.expunge()
+    return dovecot
+
+
+def open_imap(server, ca) -> imaplib.IMAP4_SSL:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    box = imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=context, timeout=10)
+    box.login(USER, PASSWORD)
+    return box
+
+
+def read_folder(server, ca, mailbox: str = '"Sent"') -> list[bytes]:
+    """Every mail in ``mailbox`` (an IMAP-quoted name) as the exact stored bytes."""
+    with open_imap(server, ca) as box:
+        typ, _ = box.select(mailbox, readonly=True)
+        if typ != "OK":
+            return []
+        _, [ids] = box.search(None, "ALL")
+        mails = []
+        for num in ids.split():
+            _, data = box.fetch(num, "(BODY.PEEK[])")
+            mails.append(data[0][1])
+        return mails

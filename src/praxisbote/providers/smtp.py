@@ -4,7 +4,8 @@ Config (``ChannelAccount.config``, set through ``api/email.py``)::
 
     {"host": "smtp.posteo.de", "port": 587, "from_address": "praxis@posteo.de",
      "from_name": "Praxis Dr. Huber", "username": "praxis@posteo.de",
-     "bcc": "archiv@posteo.de", "sessions": 2, "max_messages_per_connection": 100}
+     "bcc": "archiv@posteo.de", "sessions": 2, "max_messages_per_connection": 100,
+     "imap_host": "posteo.de", "imap_port": 993, "sent_folder": "Sent"}
 
 Secrets: ``{"password": "..."}``. The password goes to the server in ``AUTH`` and nowhere
 else: not into reasons, logs or ``repr`` (``_scrub`` removes it from server answers too).
@@ -15,6 +16,9 @@ loopback host with ``allow_plain_loopback`` (a local relay or test sink). ``secu
 ("tls" | "starttls") overrides the port rule for odd setups. Certificates are checked
 against the system store; OpenSSL reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` for private CAs,
 and ``ca_file`` adds one CA bundle for this account only.
+
+With ``imap_host`` set, every accepted mail is also APPENDed to the mailbox's Sent folder
+(``providers/imap_sent.py``, MAIL-10); a failure there is a note on the message, no resend.
 
 Speed: each of ``sessions`` lanes keeps one logged-in SMTP session and sends message after
 message over it (no new TLS handshake and login per mail), reconnecting when the server
@@ -53,6 +57,9 @@ from praxisbote.providers.base import (
     SendOutcome,
     TransientError,
 )
+from praxisbote.providers.imap_sent import DEFAULT_FOLDER as IMAP_DEFAULT_FOLDER
+from praxisbote.providers.imap_sent import DEFAULT_PORT as IMAP_DEFAULT_PORT
+from praxisbote.providers.imap_sent import SentFolder
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +144,21 @@ class SmtpProvider(Provider):
         self._idle: list[_Session] = []
         self._tls: ssl.SSLContext | None = None
         self._local_hostname: str | None = None
+        #: MAIL-10: where a copy of each sent mail goes (None: no IMAP configured).
+        self.sent_folder: SentFolder | None = None
+        if str(c.get("imap_host") or "").strip():
+            self.sent_folder = SentFolder(
+                host=str(c["imap_host"]).strip(),
+                port=int(c.get("imap_port") or IMAP_DEFAULT_PORT),
+                folder=str(c.get("sent_folder") or "").strip() or IMAP_DEFAULT_FOLDER,
+                username=self.username,
+                password=self.__password,
+                tls_context=self.tls_context,
+                timeout=self.timeout,
+                allow_plain_loopback=bool(c.get("allow_plain_loopback"))
+                and is_loopback(str(c["imap_host"]).strip()),
+                security=str(c.get("imap_security") or "auto"),
+            )
 
     def __repr__(self) -> str:
         return f"<SmtpProvider {self.username}@{self.host}:{self.port}>"
@@ -186,7 +208,7 @@ class SmtpProvider(Provider):
                 while queue:
                     message = queue.popleft()
                     try:
-                        session, outcome = await self._deliver(session, message)
+                        session, outcome, data = await self._deliver(session, message)
                     except _ConnectFailed as exc:
                         # Same reason for the rest: no point hammering a server that said no.
                         outcomes[message.message_id] = SendOutcome(
@@ -199,19 +221,45 @@ class SmtpProvider(Provider):
                             )
                         return
                     outcomes[message.message_id] = outcome
+                    if data is not None:
+                        sent.append((outcome, data))
             finally:
                 if session is not None and session.usable:
                     self._idle.append(session)
 
+        sent: list[tuple[SendOutcome, bytes]] = []
         await asyncio.gather(*(lane() for _ in range(min(self.sessions, len(messages)))))
+        if self.sent_folder is not None and sent:
+            await self._copy_to_sent(sent)
         return [outcomes[m.message_id] for m in messages]
+
+    async def _copy_to_sent(self, sent: list[tuple[SendOutcome, bytes]]) -> None:
+        """MAIL-10: the accepted bytes into the Sent folder; trouble is a note, not a resend."""
+        assert self.sent_folder is not None
+        try:
+            results = await asyncio.to_thread(
+                self.sent_folder.append_all, [data for _outcome, data in sent]
+            )
+        except Exception as exc:  # a bug here must not turn sent mails into retries
+            log.exception("copy to the Sent folder failed")
+            results = [f"unexpected error: {type(exc).__name__}"] * len(sent)
+        folder = self.sent_folder.folder
+        for (outcome, _data), problem in zip(sent, results, strict=True):
+            if problem:
+                note = f"copy to the Sent folder '{folder}' failed (the mail was sent): {problem}"
+                log.warning("message %s: %s", outcome.message_id, note)
+            else:
+                note = f"copy stored in the Sent folder '{folder}'"
+            outcome.detail = "; ".join(filter(None, [outcome.detail, note]))
+            outcome.payload = {**(outcome.payload or {}), "sent_copy": not problem}
 
     async def send_one(self, message: Outgoing) -> SendOutcome:
         return (await self.send_batch([message]))[0]
 
     async def _deliver(
         self, session: _Session | None, message: Outgoing
-    ) -> tuple[_Session | None, SendOutcome]:
+    ) -> tuple[_Session | None, SendOutcome, bytes | None]:
+        """Send one mail; the outcome, and the bytes the server accepted (None on failure)."""
         mail = self.build_message(message)
         data = mail.as_bytes()
         message_id = str(mail["Message-ID"]).strip("<>")
@@ -230,25 +278,30 @@ class SmtpProvider(Provider):
                 session.smtp.close()
                 session = None
                 if attempt == 2:
-                    return None, self._failed(
-                        message, TransientError(self._reason_for_connection(exc))
+                    return (
+                        None,
+                        self._failed(message, TransientError(self._reason_for_connection(exc))),
+                        None,
                     )
                 continue
             except aiosmtplib.SMTPTimeoutError:
                 session.smtp.close()
-                return None, self._failed(
-                    message,
-                    TransientError(
-                        f"The mail server {self.host} did not answer in time; "
-                        "the message will be sent again later."
+                return (
+                    None,
+                    self._failed(
+                        message,
+                        TransientError(
+                            f"The mail server {self.host} did not answer in time; "
+                            "the message will be sent again later."
+                        ),
                     ),
+                    None,
                 )
             except ProviderError as exc:
-                return session, self._failed(message, exc)
+                return session, self._failed(message, exc), None
             session.sent += 1
-            return session, SendOutcome(
-                message.message_id, provider_message_id=message_id, detail=detail
-            )
+            outcome = SendOutcome(message.message_id, provider_message_id=message_id, detail=detail)
+            return session, outcome, data
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _failed(self, message: Outgoing, error: ProviderError) -> SendOutcome:
