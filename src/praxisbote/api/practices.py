@@ -51,6 +51,7 @@ class PracticeOut(Schema):
     email_enabled: bool
     sms_enabled: bool
     threema_enabled: bool
+    sms_smart_encoding: bool
     created_at: datetime
 
 
@@ -66,6 +67,7 @@ class PracticePatch(Schema):
     email_enabled: bool | None = None
     sms_enabled: bool | None = None
     threema_enabled: bool | None = None
+    sms_smart_encoding: bool | None = None
 
 
 @router.get("/practice", response=PracticeOut, summary="The key's practice and its settings")

@@ -215,6 +215,8 @@ def prepare(
         except ValidationError as exc:
             errors[f"{prefix}to"] = exc.messages[0]
     text = (spec.text or "").strip()
+    if channel == Channel.SMS and practice.sms_smart_encoding:
+        text = encoding.smart_text(text)  # SMS-6: GSM look-alikes where that saves
     if not text:
         errors[f"{prefix}text"] = _("The message text is empty.")
     if channel != Channel.EMAIL and (spec.subject or spec.html):

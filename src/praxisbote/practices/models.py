@@ -60,6 +60,14 @@ class Practice(models.Model):
     email_enabled = models.BooleanField(_("allow e-mail"), default=True)
     sms_enabled = models.BooleanField(_("allow SMS (billed extra)"), default=False)
     threema_enabled = models.BooleanField(_("allow Threema (billed extra)"), default=False)
+    sms_smart_encoding = models.BooleanField(
+        _("smart SMS encoding"),
+        default=True,
+        help_text=_(
+            "Replace typographic quotes, dashes and similar characters by their GSM look-alikes "
+            "when that keeps an SMS in the cheaper GSM-7 encoding (SMS-6)."
+        ),
+    )
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:

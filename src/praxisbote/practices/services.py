@@ -185,6 +185,7 @@ PRACTICE_SETTINGS = (
     "email_enabled",
     "sms_enabled",
     "threema_enabled",
+    "sms_smart_encoding",
 )
 
 

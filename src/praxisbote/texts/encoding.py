@@ -470,6 +470,8 @@ def smart(text: str) -> Smart:
 
 def smart_text(text: str) -> str:
     """``text`` as smart encoding sends it (unchanged when that would not help)."""
+    if "\r\n" not in text and _NOT_GSM.search(text) is None:
+        return text  # GSM-7 already: the send path's common case, without an analysis
     return smart(text).text
 
 
