@@ -26,6 +26,11 @@ class EmailSettingsOut(Schema):
     bcc: str
     password_mode: str
     password_set: bool
+    password_required: bool = Field(
+        ...,
+        description="Password mode 'memory' after a restart: mails wait queued until the "
+        "password is entered again with PUT",
+    )
     cleared_for_sensitive: bool
     imap_host: str
     imap_port: int | None
@@ -45,7 +50,11 @@ class EmailSettingsIn(Schema):
         "", description="Mailbox or app password; empty keeps the stored one. Never returned."
     )
     bcc: str = Field("", description="Archive address, an envelope recipient only (MAIL-6)")
-    password_mode: str = Field("stored", description="'stored' (encrypted at rest)")
+    password_mode: str = Field(
+        "stored",
+        description="'stored' (encrypted at rest) or 'memory' (held by the running server "
+        "only, asked for again after a restart; needs the embedded worker)",
+    )
     cleared_for_sensitive: bool = Field(
         False, description="Provider with mailbox encryption / data-processing agreement"
     )

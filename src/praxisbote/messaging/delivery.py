@@ -24,6 +24,20 @@ def account_secrets(account: ChannelAccount) -> dict[str, Any]:
     return json.loads(crypto.decrypt_text(account.secrets, purpose=secrets_purpose(account)))
 
 
+def sending_secrets(account: ChannelAccount) -> dict[str, Any]:
+    """The secrets a provider sends with: stored ones, plus a password held in memory only
+    (``password_mode`` "memory", see ``messaging/memory.py``)."""
+    values = account_secrets(account)
+    if (account.config or {}).get("password_mode") == "memory":
+        from praxisbote.messaging import memory
+
+        values.pop("password", None)
+        password = memory.get_password(account.practice_id, account.channel)
+        if password:
+            values["password"] = password
+    return values
+
+
 def secrets_purpose(account: ChannelAccount) -> str:
     return f"account:{account.practice_id}:{account.channel}"
 
@@ -51,7 +65,7 @@ def provider_for(key: AccountKey, worker_id: str, concurrency: int) -> Provider:
     kwargs: dict[str, Any] = {"concurrency": concurrency}
     if account.provider == "sandbox":
         kwargs["worker_id"] = worker_id
-    return cls(account.config, account_secrets(account), **kwargs)
+    return cls(account.config, sending_secrets(account), **kwargs)
 
 
 def build_outgoing(messages: list[Message]) -> list[Outgoing]:

@@ -2,7 +2,8 @@
 
 Shared by the API (``api/email.py``) and, later, the staff settings page. The password is
 written encrypted (``set_account_secrets``) and never read back out of this module except
-into the provider that logs in with it.
+into the provider that logs in with it. In ``password_mode`` "memory" it is not written at
+all: this process holds it (``messaging/memory.py``), which needs the embedded worker.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from praxisbote.messaging.delivery import account_secrets, set_account_secrets
-from praxisbote.messaging.models import ChannelAccount
+from praxisbote.messaging import memory
+from praxisbote.messaging.delivery import account_secrets, sending_secrets, set_account_secrets
+from praxisbote.messaging.models import ChannelAccount, Message, State
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.providers.base import CheckResult, Outgoing
@@ -74,7 +76,8 @@ def read(practice: Practice) -> dict[str, Any]:
     """The settings as shown to the practice: everything but the password."""
     acc = account(practice)
     config = dict(acc.config) if acc and acc.provider == "smtp" else {}
-    password_set = bool(acc and acc.provider == "smtp" and account_secrets(acc).get("password"))
+    password_set = bool(acc and acc.provider == "smtp" and sending_secrets(acc).get("password"))
+    mode = config.get("password_mode", MODE_STORED)
     return {
         "provider": acc.provider if acc else "sandbox",
         "test_mode": not acc or acc.provider == "sandbox",
@@ -84,8 +87,10 @@ def read(practice: Practice) -> dict[str, Any]:
         "from_name": config.get("from_name", ""),
         "username": config.get("username", ""),
         "bcc": config.get("bcc", ""),
-        "password_mode": config.get("password_mode", MODE_STORED),
+        "password_mode": mode,
         "password_set": password_set,
+        # Memory mode after a restart: mails wait until the password is entered again.
+        "password_required": bool(config) and mode == MODE_MEMORY and not password_set,
         "cleared_for_sensitive": bool(acc and acc.cleared_for_sensitive),
         "imap_host": config.get("imap_host", ""),
         "imap_port": config.get("imap_port"),
@@ -124,10 +129,11 @@ def _validate(data: EmailSettingsInput, has_password: bool) -> dict[str, Any]:
     clean["username"] = username
     if data.password_mode not in PASSWORD_MODES:
         errors["password_mode"] = _("Choose 'stored' or 'memory'.")
-    elif data.password_mode == MODE_MEMORY:
+    elif data.password_mode == MODE_MEMORY and not memory.embedded_worker_running():
         errors["password_mode"] = _(
-            "Keeping the password in memory only is not available yet; use 'stored' "
-            "(encrypted at rest)."
+            "Keeping the password in memory only needs the worker inside this server "
+            "process (praxisbote serve without --no-worker); with separate workers use "
+            "'stored' (encrypted at rest)."
         )
     clean["password_mode"] = data.password_mode
     if any(c in data.password for c in "\r\n"):
@@ -165,23 +171,45 @@ def save(practice: Practice, data: EmailSettingsInput) -> ChannelAccount:
         if acc is None:
             acc = ChannelAccount(practice=practice, channel=CHANNEL)
         secrets = account_secrets(acc) if acc.provider == "smtp" else {}
-        config = _validate(data, has_password=bool(secrets.get("password")))
-        if data.password:
-            secrets["password"] = data.password
+        # The password in use, wherever it is now: switching modes keeps it.
+        current = sending_secrets(acc).get("password", "") if acc.provider == "smtp" else ""
+        config = _validate(data, has_password=bool(current))
+        password = data.password or current
+        if config["password_mode"] == MODE_MEMORY:
+            secrets.pop("password", None)  # never in the database in this mode
+            memory.put_password(practice.pk, CHANNEL, password)
+        else:
+            secrets["password"] = password
+            memory.forget_password(practice.pk, CHANNEL)
         acc.provider = "smtp"
         acc.config = config
         acc.cleared_for_sensitive = data.cleared_for_sensitive
         acc.updated_at = timezone.now()
         set_account_secrets(acc, secrets)
         acc.save()
+        _wake_waiting(practice)
         return acc
+
+
+def _wake_waiting(practice: Practice) -> None:
+    """Mails waiting for a retry (e.g. for the password after a restart) go now."""
+    now = timezone.now()
+    woken = (
+        scoped(Message, practice)
+        .filter(channel=CHANNEL, state=State.QUEUED, next_attempt_at__gt=now)
+        .update(next_attempt_at=now, updated_at=now)
+    )
+    if woken:
+        from praxisbote.messaging.worker import notify_new_work
+
+        transaction.on_commit(notify_new_work)
 
 
 def provider(practice: Practice) -> SmtpProvider | None:
     acc = account(practice)
     if acc is None or acc.provider != "smtp":
         return None
-    return SmtpProvider(acc.config, account_secrets(acc))
+    return SmtpProvider(acc.config, sending_secrets(acc))
 
 
 @dataclass

@@ -171,6 +171,9 @@ class Worker:
 
 def start_embedded(**kwargs: Any) -> tuple[Worker, threading.Thread]:
     """Start a worker on a daemon thread (for ``praxisbote serve``)."""
+    from praxisbote.messaging import memory
+
+    memory.mark_embedded_worker()  # password_mode "memory" is possible in this process
     worker = Worker(**kwargs)
     thread = threading.Thread(target=worker.run, name="outbox-worker", daemon=True)
     thread.start()

@@ -55,6 +55,7 @@ from praxisbote.providers.base import (
     Provider,
     ProviderError,
     SendOutcome,
+    ThrottledError,
     TransientError,
 )
 from praxisbote.providers.imap_sent import DEFAULT_FOLDER as IMAP_DEFAULT_FOLDER
@@ -66,6 +67,11 @@ log = logging.getLogger(__name__)
 DEFAULT_SESSIONS = 2
 DEFAULT_MAX_PER_CONNECTION = 100
 DEFAULT_TIMEOUT = 30.0
+
+#: Start of the reason a message waits with in password mode "memory" after a restart.
+PASSWORD_NEEDED = "Password needed after restart"  # noqa: S105 - a reason, no secret
+#: How often such messages look again; saving the password wakes them at once.
+PASSWORD_WAIT_SECONDS = 300.0
 
 AUTH_HINT = (
     "The e-mail provider did not accept the user name and password. Check the password; "
@@ -136,6 +142,7 @@ class SmtpProvider(Provider):
         self.allow_plain_loopback = bool(c.get("allow_plain_loopback")) and is_loopback(self.host)
         self.security = str(c.get("security") or "auto")
         self.ca_file = str(c.get("ca_file") or "")
+        self.password_mode = str(c.get("password_mode") or "stored")
         # Kept out of ``self.secrets``' neighbours on purpose: only ``_login`` reads it.
         self.__password = str(self.secrets.pop("password", "") or "")
         self.secrets = {}
@@ -378,6 +385,17 @@ class SmtpProvider(Provider):
         if not self.host or not self.from_address:
             raise _ConnectFailed(
                 PermanentError("The e-mail account is not set up: server and sender address.")
+            )
+        if not self.__password and self.password_mode == "memory":  # noqa: S105
+            # Seed 000's mode after a restart: wait (queued) until the practice enters it.
+            raise _ConnectFailed(
+                ThrottledError(
+                    f"{PASSWORD_NEEDED}: the e-mail password is kept in memory only and "
+                    "praxisbote was restarted. Enter the password again in the e-mail "
+                    "settings; the message waits queued until then.",
+                    code="password-needed",
+                    retry_after=PASSWORD_WAIT_SECONDS,
+                )
             )
         if not self.__password:
             raise _ConnectFailed(
