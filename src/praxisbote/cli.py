@@ -177,10 +177,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
+    import signal
+
     import uvicorn
 
     from praxisbote.messaging.worker import start_embedded
 
+    def _terminate(*_: object) -> None:
+        # uvicorn shuts down on SIGTERM, restores this handler and raises the signal again:
+        # turning it into SystemExit lets the finally below stop the worker cleanly.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
     worker = None
     if not args.no_worker:
         worker, thread = start_embedded(concurrency=args.concurrency)
@@ -230,6 +238,8 @@ def cmd_credits_add(args: argparse.Namespace) -> int:
     try:
         amount = Decimal(args.amount)
     except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
         return _fail(f"{args.amount!r} is not an amount (e.g. 25.00)")
     account = add_credit(practice, amount, args.note)
     print(json.dumps({"practice_id": str(practice.id), "balance": str(account.balance)}))
@@ -256,6 +266,8 @@ def cmd_credits_prices(args: argparse.Namespace) -> int:
         try:
             price = Decimal(value)
         except InvalidOperation:
+            price = Decimal("NaN")
+        if not price.is_finite():
             return _fail(f"{value!r} is not a price (e.g. 0.09)")
         if price < 0:
             return _fail("prices cannot be negative")
@@ -264,6 +276,8 @@ def cmd_credits_prices(args: argparse.Namespace) -> int:
         ("free_sms_per_month", args.free_sms),
         ("free_threema_per_month", args.free_threema),
     ):
+        if value is not None and value < 0:
+            return _fail("free units cannot be negative")
         if value is not None:
             setattr(account, field, value)
     account.save()
@@ -358,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--exit-when-idle",
         action="store_true",
-        help="Stop when nothing is queued or scheduled (cron jobs, tests)",
+        help="Stop when nothing is due now (messages scheduled for later do not keep it running)",
     )
     w.add_argument(
         "--no-jobs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -57,7 +58,11 @@ def test_queued_messages_are_handed_over_once_then_delivered_by_status_poll(prac
 
 def test_transient_failures_are_retried_until_sent(practice, fast_retries):
     [message] = send(practice, mail("fail-transient@example.org"))
-    drain()
+    for _ in range(100):  # each retry waits its (tiny) backoff before it is due again
+        drain()
+        if Message.objects.get(pk=message.pk).state == "sent":
+            break
+        time.sleep(0.02)
     row = Message.objects.get(pk=message.pk)
     assert row.state == "sent"
     assert row.attempts == 3  # the default rule fails the first two attempts
@@ -229,3 +234,36 @@ def test_worker_rebuilds_a_provider_when_its_account_changes(practice):
     assert first is again, "kept between batches (pooled connections)"
     assert changed is not first
     assert changed.config == {"delay_ms": 1}
+
+
+def test_transient_failure_waits_for_its_backoff(practice, settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS = 600
+    [message] = send(practice, mail("fail-transient@example.org"))
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert (row.state, row.attempts) == ("queued", 1)
+    wait = (row.next_attempt_at - timezone.now()).total_seconds()
+    assert 250 < wait <= 600, "50-100 % of the first step, with jitter"
+    assert row.lease_until is None
+
+
+def test_message_waiting_for_credit_expires_at_the_maximum_age(practice, settings):
+    practice.sms_enabled = True
+    practice.save()
+    CreditAccount.objects.update_or_create(practice=practice, defaults={"free_sms_per_month": 0})
+    [message] = send(
+        practice,
+        MessageSpec(
+            channel="sms",
+            to="067612345678",
+            text="x",
+            send_at=timezone.now() + timedelta(minutes=5),
+        ),
+    )
+    Message.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now(), due_at=timezone.now() - timedelta(hours=73)
+    )
+    drain()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == "expired"
+    assert "no credit" in row.last_error

@@ -234,7 +234,7 @@ def cancel_message(request: HttpRequest, message_id: UUID):
             409,
             _("Too late to cancel"),
             _("The message is %(state)s; only scheduled or queued messages can be cancelled.")
-            % {"state": message.state},
+            % {"state": message.get_state_display()},
             slug="not-cancellable",
         )
     return message

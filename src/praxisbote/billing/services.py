@@ -48,7 +48,9 @@ class Charge:
 
 
 def account_for(practice: Practice) -> CreditAccount:
-    account, _ = CreditAccount.objects.get_or_create(practice=practice)
+    account, created = CreditAccount.objects.get_or_create(practice=practice)
+    if created:
+        account.refresh_from_db()  # stored precision (0.1000), as every later read
     return account
 
 

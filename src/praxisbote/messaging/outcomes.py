@@ -27,8 +27,6 @@ from praxisbote.providers.base import ProviderError, SendOutcome, ThrottledError
 
 log = logging.getLogger(__name__)
 
-MESSAGE_FIELDS = ["state", "updated_at", "lease_until", "worker_id", "next_attempt_at"]
-
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -123,10 +121,7 @@ def _reserve_credit(rows: list[Message], now) -> list[Message]:
         try:
             charges = billing.reserve(practice, [(m.channel, m.segments) for m in group])
         except InsufficientCredit as exc:
-            wait = now + timedelta(seconds=settings.OUTBOX_CREDIT_WAIT_SECONDS)
-            Message.objects.filter(pk__in=[m.pk for m in group]).update(
-                last_error=str(exc), next_attempt_at=wait, updated_at=now
-            )
+            _wait_for_credit(group, str(exc), now)
             log.info("practice %s: %d messages wait for credit", practice_id, len(group))
             continue
         for message, charge in zip(group, charges, strict=True):
@@ -136,6 +131,22 @@ def _reserve_credit(rows: list[Message], now) -> list[Message]:
             message.last_error = ""  # the wait for credit is over
         ready.extend(group)
     return ready
+
+
+def _wait_for_credit(group: list[Message], reason: str, now) -> None:
+    """Keep them queued with the reason; past the channel's maximum age they expire."""
+    too_old = [m for m in group if now - m.due_at > max_age(m.channel)]
+    if too_old:
+        details = {m.pk: f"no credit before the maximum age: {reason}" for m in too_old}
+        for message in too_old:
+            message.last_error = details[message.pk]
+        states.apply(too_old, State.EXPIRED, fields=["last_error"], details=details)
+    waiting = [m.pk for m in group if m not in too_old]
+    Message.objects.filter(pk__in=waiting).update(
+        last_error=reason,
+        next_attempt_at=now + timedelta(seconds=settings.OUTBOX_CREDIT_WAIT_SECONDS),
+        updated_at=now,
+    )
 
 
 def _group(messages) -> dict[Any, list[Message]]:
@@ -188,7 +199,7 @@ def record(
         billing.charge(sent)
         billing.release(failed + expired)
         extra = ["provider", "provider_message_id", "sent_at", "last_error", "attempts"]
-        extra += ["reserved", "free_units"]
+        extra += ["reserved", "free_units", "next_attempt_at", "lease_until"]
         states.apply(sent, State.SENT, fields=extra, details=details, payloads=payloads)
         states.apply(retry, State.QUEUED, fields=extra, details=details)
         states.apply(failed, State.FAILED, fields=extra, details=details)
