@@ -38,6 +38,10 @@ class EmailSettingsOut(Schema):
     sessions: int | None
     max_messages_per_connection: int | None
     preset: str
+    pdf_conversion_available: bool = Field(
+        ..., description="Attachments can be sent as PDF copy (as_pdf): LibreOffice is installed"
+    )
+    pdf_conversion_note: str = Field(..., description="Why not, when it is not available")
 
 
 class EmailSettingsIn(Schema):

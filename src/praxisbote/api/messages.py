@@ -28,6 +28,11 @@ class AttachmentIn(BaseModel):
     filename: str
     content_type: str = ""
     content_base64: str
+    as_pdf: bool = Field(
+        False,
+        description="E-mail: send a .doc/.docx/.odt/.rtf as PDF copy (needs LibreOffice on "
+        "the server; see pdf_conversion_available in GET /channels/email)",
+    )
 
 
 class MessageIn(BaseModel):

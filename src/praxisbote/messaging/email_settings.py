@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from praxisbote.messaging import memory
+from praxisbote.messaging import memory, pdf
 from praxisbote.messaging.delivery import account_secrets, sending_secrets, set_account_secrets
 from praxisbote.messaging.models import ChannelAccount, Message, State
 from praxisbote.practices.models import Practice
@@ -98,6 +98,9 @@ def read(practice: Practice) -> dict[str, Any]:
         "sessions": config.get("sessions"),
         "max_messages_per_connection": config.get("max_messages_per_connection"),
         "preset": config.get("preset", ""),
+        # MAIL-8: can attachments be sent as PDF copy (LibreOffice installed)? If not, why.
+        "pdf_conversion_available": pdf.available(),
+        "pdf_conversion_note": pdf.unavailable_reason(),
     }
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from praxisbote import crypto
 from praxisbote.billing import services as billing
 from praxisbote.db import clone, fast_insert
-from praxisbote.messaging import states
+from praxisbote.messaging import pdf, states
 from praxisbote.messaging.models import (
     Attachment,
     ChannelAccount,
@@ -68,7 +68,7 @@ class MessageSpec:
     subject: str = ""
     html: str = ""
     send_at: datetime | None = None
-    attachments: Sequence[Mapping[str, str]] = ()
+    attachments: Sequence[Mapping[str, Any]] = ()  # filename, content_type, content_base64, as_pdf
     sensitive: bool = False
     kind: str = Kind.FREE
     appointment_id: Any = None
@@ -114,7 +114,7 @@ def units_for(channel: str, text: str) -> int:
 
 
 def _decode_attachments(
-    specs: Sequence[Mapping[str, str]], prefix: str, errors: dict[str, str]
+    specs: Sequence[Mapping[str, Any]], prefix: str, errors: dict[str, str]
 ) -> list[tuple[str, str, bytes]]:
     files = []
     total = 0
@@ -128,10 +128,17 @@ def _decode_attachments(
         except (binascii.Error, ValueError):
             errors[f"{prefix}attachments.{i}.content_base64"] = _("Not valid base64.")
             continue
-        total += len(data)
         content_type = item.get("content_type") or (
             mimetypes.guess_type(name)[0] or "application/octet-stream"
         )
+        if item.get("as_pdf"):  # MAIL-8: a Word document as PDF copy, converted now
+            try:
+                converted = pdf.convert(name, data)
+            except pdf.ConversionError as exc:
+                errors[f"{prefix}attachments.{i}.as_pdf"] = str(exc)
+                continue
+            name, content_type, data = pdf.pdf_name(name), "application/pdf", converted
+        total += len(data)
         files.append((name, content_type, data))
     if total > MAX_ATTACHMENT_BYTES:
         errors[f"{prefix}attachments"] = _("Attachments may not exceed 20 MB together.")
