@@ -37,6 +37,9 @@ EXTRA = (
         ("hangul jamo", "\u1100\u1161\u11a8" * 30),
         ("devanagari conjunct", "\u0915\u094d\u0937" * 30),
         ("variation selector", "\u2764\ufe0f" * 40),
+        ("every GSM character", encoding.GSM_BASIC + encoding.GSM_EXTENSION),
+        ("every smart replacement", "".join(encoding.SMART_REPLACEMENTS) + " ok"),
+        ("every smart replacement, one each", "\r\n".join(encoding.SMART_REPLACEMENTS)),
     ]
 )
 
