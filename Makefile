@@ -63,7 +63,11 @@ test-postgres: $(VENV)/.installed-test
 
 test: browser-deps imap-deps lint test-sqlite test-postgres
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+bench: $(VENV)/.installed-bench
 	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then \
 	  for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done; \
 	else echo "no benchmarks yet"; fi

@@ -43,6 +43,40 @@ def send(p: SmtpProvider, *messages: Outgoing):
     return asyncio.run(go())
 
 
+def test_a_plain_text_mail_is_assembled_properly(smtp_tls, trusted):
+    """Plain-text mails skip the email package's header objects (speed): same result."""
+    p = provider(smtp_tls, from_name="Dr. Jürgen Öhlinger")
+    body = "Grüß Gott,\nIhr Termin ist am 19.08.\n" + "x" * 120 + "\n.\nEnde"
+    long_subject = ("Erinnerung an Ihren Termin bei Dr. Öhlinger " * 4).strip()
+    outcomes = send(
+        p,
+        mail(0, body=body),
+        mail(1, subject=long_subject),
+        mail(2, subject="Zeile 1\r\nBcc: evil@example.org"),
+    )
+    assert all(o.error is None for o in outcomes)
+    got = {r.rcpt_tos[0]: r for r in smtp_tls.received}
+    for i, outcome in enumerate(outcomes):
+        raw = got[f"patient{i}@example.org"].raw
+        message = got[f"patient{i}@example.org"].message
+        assert all(len(line) <= 78 for line in raw.split(b"\r\n")), raw
+        assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+        assert message["From"].addresses[0].display_name == "Dr. Jürgen Öhlinger"
+        assert message["From"].addresses[0].addr_spec == USER
+        assert message["To"] == f"patient{i}@example.org"
+        assert message["MIME-Version"] == "1.0" and message["Date"].datetime is not None
+        assert message["Message-ID"] == f"<{outcome.provider_message_id}>"
+        assert message["Message-ID"].endswith("@huber.example>")
+        assert message.get_content_type() == "text/plain"
+        assert message.get_content_charset() == "utf-8"
+        assert message["Content-Transfer-Encoding"] == "quoted-printable"
+    content = got["patient0@example.org"].message.get_content()
+    assert content.replace("\r\n", "\n") == body + "\n"  # dots, long lines, umlauts intact
+    assert got["patient1@example.org"].message["Subject"] == long_subject
+    injected = got["patient2@example.org"].message
+    assert injected["Subject"] == "Zeile 1 Bcc: evil@example.org" and "Bcc" not in injected
+
+
 def test_registered_as_smtp():
     assert provider_class("smtp") is SmtpProvider
 
