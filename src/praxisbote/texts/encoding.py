@@ -199,6 +199,7 @@ def _joining() -> tuple[list[int], list[int]]:
     return [r[0] for r in ranges], [r[1] for r in ranges]
 
 
+@functools.lru_cache(maxsize=4096)
 def _joins(char: str) -> bool:
     """Can ``char`` join a grapheme cluster with a neighbour? (Never true for GSM characters.)"""
     firsts, lasts = _joining()
@@ -291,8 +292,13 @@ def _cluster_end_at_or_before(text: str, start: int, end: int, joining: bool) ->
         return end - 1 if end - 1 > start else None
     # Walk back to a boundary that no rule can remove: both neighbours non-joining, no CR LF.
     safe = end
-    while safe > start and (_joins(text[safe]) or _joins(text[safe - 1]) or _is_crlf(text, safe)):
+    right = _joins(text[safe])
+    while safe > start:
+        left = _joins(text[safe - 1])
+        if not (left or right or _is_crlf(text, safe)):
+            break
         safe -= 1
+        right = left
     best = safe if safe > start else None
     pos = safe
     while pos < end:
