@@ -46,8 +46,10 @@ def poll_statuses() -> int:
         provider = provider_for(AccountKey(practice_id, channel), "poller", 8)
         if provider.name != provider_name:
             continue  # the practice switched provider; the old one's reports come by webhook
+        if not provider.polls_status:
+            continue  # this account gets its reports by webhook (an instance-level choice)
         updates = asyncio.run(_poll(provider, pids))
-        moved += status.apply_updates(provider_name, updates)
+        moved += status.apply_updates(provider_name, updates, practice_id)
     return moved
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,8 +24,14 @@ STATUS_TO_STATE = {
 }
 
 
-def apply_updates(provider: str, updates: Sequence[base.StatusUpdate]) -> int:
-    """Apply provider news to our messages; unknown ids and stale news are ignored."""
+def apply_updates(
+    provider: str, updates: Sequence[base.StatusUpdate], practice_id: Any = None
+) -> int:
+    """Apply provider news to our messages; unknown ids and stale news are ignored.
+
+    ``practice_id`` limits the news to one practice's messages: a report that came through
+    one account's webhook or poll can never move another practice's message.
+    """
     wanted = [u for u in updates if u.status in STATUS_TO_STATE]
     if not wanted:
         return 0
@@ -31,15 +39,16 @@ def apply_updates(provider: str, updates: Sequence[base.StatusUpdate]) -> int:
     by_ours = {u.message_id: u for u in wanted if u.message_id}
     moved = 0
     with transaction.atomic():
+        scope = Message.objects.select_for_update()
+        if practice_id is not None:
+            scope = scope.filter(practice_id=practice_id)
         rows = list(
-            Message.objects.select_for_update()
-            .filter(provider=provider, provider_message_id__in=list(by_pid))
-            .exclude(provider_message_id="")  # lets the partial index msg_provider_id serve
+            scope.filter(provider=provider, provider_message_id__in=list(by_pid)).exclude(
+                provider_message_id=""  # lets the partial index msg_provider_id serve
+            )
         )
         if by_ours:
-            rows += list(
-                Message.objects.select_for_update().filter(pk__in=list(by_ours), provider=provider)
-            )
+            rows += list(scope.filter(pk__in=_uuids(by_ours), provider=provider))
         groups: dict[str, list[Message]] = defaultdict(list)
         details, payloads = {}, {}
         for row in {r.pk: r for r in rows}.values():
@@ -52,6 +61,17 @@ def apply_updates(provider: str, updates: Sequence[base.StatusUpdate]) -> int:
         for to_state, group in groups.items():
             moved += len(states.apply(group, to_state, details=details, payloads=payloads))
     return moved
+
+
+def _uuids(values) -> list[uuid.UUID]:
+    """Our ids among a provider's client references (anything else is not ours)."""
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
 
 
 def expire_unconfirmed() -> int:

@@ -1,0 +1,1 @@
+"""Fake gateway servers speaking the providers' documented APIs on loopback."""
