@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "praxisbote.patients",
     "praxisbote.billing",
     "praxisbote.messaging",
+    "praxisbote.texts",
     "praxisbote.web",
 ]
 

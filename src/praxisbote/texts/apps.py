@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TextsConfig(AppConfig):
+    name = "praxisbote.texts"
+    label = "texts"
+    verbose_name = "Texts"
