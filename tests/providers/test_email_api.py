@@ -196,3 +196,22 @@ def test_sensitive_mail_needs_a_cleared_account(api, smtp_tls):
     assert "sensitive" in {e["field"] for e in refused.json()["errors"]}
     api.put(URL, settings_for(smtp_tls, cleared_for_sensitive=True))
     assert api.post("/api/v1/messages", sensitive).status_code == 201
+
+
+def test_test_mode_and_back_keep_the_settings_and_the_password(api, practice, smtp_tls, trusted):
+    api.put(URL, settings_for(smtp_tls))
+    assert api.post("/api/v1/channels/email/sandbox").json()["test_mode"] is True
+    kept = api.get(URL).json()
+    assert kept["test_mode"] is True and kept["host"] == "127.0.0.1" and kept["password_set"]
+    back = api.post("/api/v1/channels/email/restore")
+    assert back.status_code == 200, back.content
+    assert back.json()["test_mode"] is False and back.json()["provider"] == "smtp"
+    assert "previous_provider" not in ChannelAccount.objects.get(practice=practice).config
+    assert api.post(URL + "/test").json()["ok"] is True, "sent with the kept password"
+
+
+def test_back_from_test_mode_needs_a_provider_used_before(api):
+    response = api.post("/api/v1/channels/email/restore")
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "channel"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+# The real SMTP server on loopback (aiosmtpd + trustme CA) for the e-mail settings page.
+from tests.providers.conftest import ca, ca_file, smtp_tls, trusted  # noqa: F401
+
 from praxisbote.patients.services import create_patient
 from praxisbote.practices.services import create_user
 

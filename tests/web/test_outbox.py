@@ -148,6 +148,37 @@ def test_the_owner_switches_a_real_provider_back_to_test_mode(owner_client, prac
     assert "websms" in page, "the provider used before is named"
 
 
+def test_the_owner_switches_back_to_the_provider_used_before(owner_client, practice):
+    ChannelAccount.objects.create(
+        practice=practice, channel="sms", provider="websms", config={"user": "praxis"}
+    )
+    owner_client.post("/channels/", {"channel": "sms"})
+    page = text(owner_client.get("/channels/").content)
+    assert de("Use %(provider)s again") % {"provider": "websms"} in page
+    response = owner_client.post("/channels/", {"channel": "sms", "action": "restore"})
+    assert response.status_code == 302
+    account = ChannelAccount.objects.get(practice=practice, channel="sms")
+    assert account.provider == "websms" and account.config == {"user": "praxis"}
+    page = text(owner_client.get("/channels/").content)
+    assert (
+        de("%(channel)s goes out through %(provider)s again.")
+        % {
+            "channel": "SMS",
+            "provider": "websms",
+        }
+        in page
+    )
+    assert page.count(de("Sandbox (test mode)")) == 2
+
+
+def test_switching_back_without_a_provider_used_before_says_so(owner_client, practice):
+    response = owner_client.post("/channels/", {"channel": "email", "action": "restore"})
+    assert response.status_code == 302
+    page = text(owner_client.get("/channels/").content)
+    assert de("There is no provider used before to switch back to; set one up.") in page
+    assert not ChannelAccount.objects.filter(practice=practice).exists()
+
+
 def test_staff_cannot_switch_channels(assistant_client, practice):
     ChannelAccount.objects.create(practice=practice, channel="email", provider="smtp")
     page = assistant_client.get("/channels/")

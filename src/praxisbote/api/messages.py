@@ -311,3 +311,16 @@ def to_sandbox(request: HttpRequest, channel: Channel):
     practice = practice_of(request)
     services.switch_to_sandbox(practice, channel)
     return next(c for c in channels(request) if c["channel"] == channel)
+
+
+@router.post(
+    "/channels/{channel}/restore",
+    response=ChannelOut,
+    tags=["channels"],
+    summary="Leave test mode: back to the provider used before, with its kept settings",
+)
+def from_sandbox(request: HttpRequest, channel: Channel):
+    """422 (field ``channel``) when the channel never had a real provider."""
+    practice = practice_of(request)
+    services.switch_to_previous(practice, channel)
+    return next(c for c in channels(request) if c["channel"] == channel)

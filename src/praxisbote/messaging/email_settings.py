@@ -1,6 +1,7 @@
 """The practice's e-mail account (MAIL-1, -4, -6, -7, -11): read, validate, save, test.
 
-Shared by the API (``api/email.py``) and, later, the staff settings page. The password is
+Shared by the API (``api/email.py``) and the staff settings page (``web/views/email.py``),
+so both give the same messages for the same mistakes. The password is
 written encrypted (``set_account_secrets``) and never read back out of this module except
 into the provider that logs in with it. In ``password_mode`` "memory" it is not written at
 all: this process holds it (``messaging/memory.py``), which needs the embedded worker.
@@ -72,11 +73,23 @@ def account(practice: Practice) -> ChannelAccount | None:
     return scoped(ChannelAccount, practice).filter(channel=CHANNEL).first()
 
 
+def has_smtp_settings(acc: ChannelAccount | None) -> bool:
+    """SMTP in use, or kept while the channel is back in test mode (for switching back)."""
+    if acc is None:
+        return False
+    return acc.provider == "smtp" or (acc.config or {}).get("previous_provider") == "smtp"
+
+
 def read(practice: Practice) -> dict[str, Any]:
-    """The settings as shown to the practice: everything but the password."""
+    """The settings as shown to the practice: everything but the password.
+
+    In test mode after SMTP was used, the kept SMTP settings are shown: they are what
+    switching back (``services.switch_to_previous``) sends with.
+    """
     acc = account(practice)
-    config = dict(acc.config) if acc and acc.provider == "smtp" else {}
-    password_set = bool(acc and acc.provider == "smtp" and sending_secrets(acc).get("password"))
+    kept = has_smtp_settings(acc)
+    config = dict(acc.config) if kept else {}
+    password_set = bool(kept and sending_secrets(acc).get("password"))
     mode = config.get("password_mode", MODE_STORED)
     return {
         "provider": acc.provider if acc else "sandbox",
@@ -173,9 +186,10 @@ def save(practice: Practice, data: EmailSettingsInput) -> ChannelAccount:
         acc = account(practice)
         if acc is None:
             acc = ChannelAccount(practice=practice, channel=CHANNEL)
-        secrets = account_secrets(acc) if acc.provider == "smtp" else {}
+        kept = has_smtp_settings(acc)
+        secrets = account_secrets(acc) if kept else {}
         # The password in use, wherever it is now: switching modes keeps it.
-        current = sending_secrets(acc).get("password", "") if acc.provider == "smtp" else ""
+        current = sending_secrets(acc).get("password", "") if kept else ""
         config = _validate(data, has_password=bool(current))
         password = data.password or current
         if config["password_mode"] == MODE_MEMORY:

@@ -476,3 +476,22 @@ def switch_to_sandbox(practice: Practice, channel: str) -> ChannelAccount:
         account.updated_at = timezone.now()
         account.save()
     return account
+
+
+def switch_to_previous(practice: Practice, channel: str) -> ChannelAccount:
+    """Out of test mode to the provider used before, with its kept settings (issue 3).
+
+    ``ValidationError`` when there is none: a channel that never had a real provider must
+    be set up first (for e-mail: the e-mail settings page or PUT /api/v1/channels/email).
+    """
+    account = account_for(practice, channel)
+    previous = (account.config or {}).get("previous_provider", "")
+    if account.provider != "sandbox" or not previous:
+        raise ValidationError(
+            {"channel": [_("There is no provider used before to switch back to; set one up.")]}
+        )
+    account.config = {k: v for k, v in account.config.items() if k != "previous_provider"}
+    account.provider = previous
+    account.updated_at = timezone.now()
+    account.save()
+    return account

@@ -409,3 +409,144 @@ class WebhookForm(WebForm):
         _("Active"),
         _("Switched off, praxisbote sends your software no status changes until it is on again."),
     )
+
+
+# --- E-mail through the practice's own provider (MAIL-1..11) -----------------------------------
+
+
+def _number(label: str, help_text: str = "") -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        help_text=help_text,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+class EmailSettingsForm(WebForm):
+    """Parses the page; ``messaging.email_settings`` validates, as for the API's PUT."""
+
+    preset = _select(
+        _("Mail provider"),
+        [],
+        _("Fills in the server and port; the provider's remarks are shown below it."),
+    )
+    host = _text(
+        _("SMTP server"),
+        _("The server for sending mail, e.g. smtp.posteo.de."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    port = _number(
+        _("Port"),
+        _("465: encrypted from the start (TLS); 587: STARTTLS. Other ports are tried both ways."),
+    )
+    from_address = _text(
+        _("Sender address"),
+        _("The practice's e-mail address; patients' replies go here. The test e-mail too."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    from_name = _text(
+        _("Sender name"),
+        _(
+            "Shown to patients as the sender, e.g. the practice or the practitioner. "
+            "Empty: the sender display name of the practice settings."
+        ),
+    )
+    username = _text(
+        _("User name"),
+        _("For logging in at the provider; usually the e-mail address. Empty: the address."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        help_text=_(
+            "The mailbox password or the app password the provider issues. It is never "
+            "shown again; leave the field empty to keep the password already saved."
+        ),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
+    )
+    password_mode = _select(
+        _("Keep the password"),
+        [],
+        _(
+            "Encrypted on the server: mails keep going out after a restart. Only in memory: "
+            "never written to disk, but after every restart of the server the password must "
+            "be entered here again, and mails wait until then."
+        ),
+    )
+    bcc = _text(
+        _("Archive copy (BCC)"),
+        _(
+            "Optional: every mail also goes to this address, e.g. the practice's archive "
+            "mailbox. Patients do not see it."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    cleared_for_sensitive = _check(
+        _("Cleared for sensitive data"),
+        _(
+            "Only if the provider encrypts the mailbox or you have a data-processing "
+            "agreement with it. Without this, messages marked sensitive are not sent by e-mail."
+        ),
+    )
+    imap_host = _text(
+        _("IMAP server"),
+        _(
+            "Optional: with it, a copy of every mail sent is put into the mailbox's Sent "
+            "folder (same user name and password), e.g. imap.posteo.de."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    imap_port = _number(_("IMAP port"), _("Usually 993. Empty: 993."))
+    sent_folder = _text(
+        _("Sent folder"),
+        _("The folder's name as your mail program shows it, e.g. 'Gesendet'. Empty: 'Sent'."),
+    )
+    sessions = _number(
+        _("Parallel connections"),
+        _("How many connections send at the same time (1-10). Empty: 2; providers limit it."),
+    )
+    max_messages_per_connection = _number(
+        _("Mails per connection"),
+        _("After this many mails the connection is opened anew (1-10,000). Empty: 100."),
+    )
+    #: Fields a preset fills in.
+    PRESET_FIELDS = (
+        "host",
+        "port",
+        "imap_host",
+        "imap_port",
+        "sessions",
+        "max_messages_per_connection",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        presets: list[tuple[str, str]],
+        memory_note: str = "",
+        read_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].widget.choices = [("", _("Other provider or own server")), *presets]
+        self.fields["password_mode"].widget.choices = [
+            ("stored", _("encrypted on the server")),
+            ("memory", _("only in memory (enter again after a restart)")),
+        ]
+        if memory_note:
+            self.fields["password_mode"].help_text = f"{self.fields['password_mode'].help_text} "
+            self.fields["password_mode"].help_text += memory_note
+        for field in self.fields.values():
+            field.disabled = read_only
+
+    def settings_data(self) -> dict[str, Any]:
+        """Keyword arguments of ``email_settings.EmailSettingsInput``.
+
+        An empty port goes in as 0 so the service names the mistake, as for the API.
+        """
+        data = dict(self.cleaned_data)
+        data["port"] = data.get("port") or 0
+        return data

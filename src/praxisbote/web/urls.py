@@ -1,6 +1,6 @@
 from django.urls import path
 
-from praxisbote.web.views import account, messages, outbox, patients, practice
+from praxisbote.web.views import account, email, messages, outbox, patients, practice
 
 app_name = "web"
 
@@ -27,5 +27,6 @@ urlpatterns = [
     path("messages/new/", messages.compose, name="message_create"),
     path("outbox/", outbox.outbox, name="outbox"),
     path("channels/", outbox.channels, name="channels"),
+    path("channels/email/", email.email_settings_page, name="email_settings"),
     path("webhook/", outbox.webhook, name="webhook"),
 ]

@@ -75,21 +75,38 @@ def channel_rows(practice: Practice) -> list[dict[str, Any]]:
 
 @practice_required
 def channels(request: HttpRequest, practice: Practice) -> HttpResponse:
-    """Which provider serves each channel; owners can put a channel back into test mode."""
+    """Which provider serves each channel; owners switch a channel into test mode and back."""
     if request.method == "POST":
         require_owner(request)
         channel = request.POST.get("channel", "")
         if channel not in Channel.values:
             return HttpResponseBadRequest(_("Unknown channel."))
-        services.switch_to_sandbox(practice, channel)
-        messages.success(
-            request,
-            _("%(channel)s is in test mode again: nothing leaves this server.")
-            % {"channel": dict(Channel.choices)[channel]},
-        )
+        label = dict(Channel.choices)[channel]
+        if request.POST.get("action") == "restore":
+            _restore(request, practice, channel, label)
+        else:
+            services.switch_to_sandbox(practice, channel)
+            messages.success(
+                request,
+                _("%(channel)s is in test mode again: nothing leaves this server.")
+                % {"channel": label},
+            )
         return redirect("web:channels")
     context = {"rows": channel_rows(practice), "practice": practice}
     return render(request, "web/outbox/channels.html", context)
+
+
+def _restore(request: HttpRequest, practice: Practice, channel: str, label: str) -> None:
+    try:
+        account = services.switch_to_previous(practice, channel)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(channel)s goes out through %(provider)s again.")
+            % {"channel": label, "provider": account.provider},
+        )
 
 
 @practice_required
