@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
 from praxisbote.api import api
+from praxisbote.messaging.sms_hooks import sms_report
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -31,6 +32,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("hooks/sms/<str:gateway>/<str:token>", sms_report, name="sms-report"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("praxisbote.web.urls")),
 ]
