@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from tests.fakes.seven import API_KEY, FakeSeven, SevenState, dlr_request
 
 from praxisbote.providers.base import (
@@ -257,7 +258,13 @@ def test_sender_ids_accepted(value):
     ],
 )
 def test_sender_ids_refused_with_the_rule(value):
-    with pytest.raises(ValidationError) as info:
+    with translation.override("en"), pytest.raises(ValidationError) as info:
         validate_sender(value)
     assert "11 letters and digits" in info.value.messages[0]
     assert "16 digits" in info.value.messages[0]
+
+
+def test_sender_rule_is_german_by_default():
+    with translation.override("de"), pytest.raises(ValidationError) as info:
+        validate_sender("Praxis Huber")
+    assert "11 Buchstaben und Ziffern" in info.value.messages[0]
