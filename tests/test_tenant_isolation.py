@@ -18,6 +18,7 @@ from django.test import Client
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.services import create_patient, save_category
 from praxisbote.practices.models import Practice
+from praxisbote.texts.services import save_template
 
 FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "patient_id": lambda p: (
@@ -26,6 +27,9 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "category_id": lambda p: save_category(p, None, {"name": "Fremd"}).pk,
     "message_id": lambda p: (
         create_messages(p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]).messages[0].pk
+    ),
+    "template_id": lambda p: (
+        save_template(p, {"kind": "reminder", "channel": "sms", "language": "de", "text": "x"}).pk
     ),
 }
 # Path parameters that name something of the caller's own practice, not a row id.

@@ -59,7 +59,10 @@ def problem_response(problem: Problem) -> HttpResponse:
     return response
 
 
-def field_errors_from_django(exc: DjangoValidationError) -> list[dict[str, str]]:
+def field_errors_from_django(exc: DjangoValidationError) -> list[dict[str, Any]]:
+    # Template problems (texts.services.TemplateInvalid) also name the line in the source.
+    if problems := getattr(exc, "problems", None):
+        return [{"field": p.field, "message": str(p), "line": p.line} for p in problems]
     if hasattr(exc, "error_dict"):
         return [
             {"field": field, "message": " ".join(messages)}

@@ -15,16 +15,10 @@ from ninja import Field, Router, Schema
 from pydantic import BaseModel
 
 from praxisbote.api.auth import practice_of
-from praxisbote.billing import services as billing
-from praxisbote.texts import encoding
+from praxisbote.texts import services
 
 router = Router(tags=["sms"])
 MAX_TEXT = 10_000
-CENT_HUNDREDTHS = Decimal("0.0001")  # the precision prices are stored with
-
-
-def _money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT_HUNDREDTHS)
 
 
 class AnalyzeIn(BaseModel):
@@ -77,16 +71,4 @@ class AnalysisOut(Schema):
     summary="Encoding, segments and cost of an SMS text, with what smart encoding saves",
 )
 def analyze(request: HttpRequest, payload: AnalyzeIn):
-    practice = practice_of(request)
-    smart_on = practice.sms_smart_encoding if payload.smart is None else payload.smart
-    result = encoding.report(payload.text, smart_on)
-    account = billing.account_for(practice)
-    price = _money(account.price_sms)
-    smart = result["smart"]
-    cost_before = _money(price * smart["segments_before"])
-    cost_after = _money(price * smart["segments_after"])
-    smart.update(cost_before=cost_before, cost_after=cost_after, saving=cost_before - cost_after)
-    result.update(
-        cost=_money(price * result["segments"]), price_per_segment=price, currency=account.currency
-    )
-    return result
+    return services.sms_figures(practice_of(request), payload.text, payload.smart)
