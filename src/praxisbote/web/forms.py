@@ -378,14 +378,22 @@ class ComposeForm(WebForm):
         ),
     )
 
+    # The template the text came from (TPL-4: filled in, then edited by hand); free text
+    # when empty or unknown.
+    kind = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, channels: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["channel"].widget.choices = channels
 
     def spec_data(self) -> dict[str, Any]:
         """Keyword arguments of ``messaging.services.MessageSpec``."""
+        from praxisbote.texts.models import TEMPLATE_KINDS
+
         cd = self.cleaned_data
+        kinds = {k for k, _label in TEMPLATE_KINDS}
         return {
+            "kind": cd.get("kind") if cd.get("kind") in kinds else "free",
             "channel": cd["channel"],
             "text": cd["text"],
             "patient_id": cd["patient_id"],
@@ -550,3 +558,61 @@ class EmailSettingsForm(WebForm):
         data = dict(self.cleaned_data)
         data["port"] = data.get("port") or 0
         return data
+
+
+class TemplateForm(WebForm):
+    """The sources of one template; ``texts.services`` checks placeholders and syntax."""
+
+    subject = _text(
+        _("Subject"),
+        _("One line. Placeholders work here too."),
+        max_length=10_000,
+        widget=forms.TextInput(attrs={"spellcheck": "true", "class": "wide"}),
+    )
+    text = _text(
+        _("Text"),
+        _(
+            "Placeholders like {{ patient.name }} and conditions like "
+            "{% if appointment %}…{% endif %}; see the list beside."
+        ),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "true"}),
+    )
+    html = _text(
+        _("HTML"),
+        _("Optional. Empty: the e-mail's HTML part is built from the text."),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, channel: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if channel != Channel.EMAIL:
+            del self.fields["subject"]
+            del self.fields["html"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # Browsers send "\r\n"; the templates (and SMS counts) use "\n".
+        return {k: (v or "").replace("\r\n", "\n") for k, v in data.items()}
+
+
+class BlocksForm(WebForm):
+    """Every salutation and greeting block (name x channel x language) on one page."""
+
+    def __init__(self, *args: Any, blocks: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channels, languages = dict(Channel.choices), dict(Language.choices)
+        for row in blocks:
+            name = self.field_name(row)
+            self.fields[name] = _text(
+                f"{channels[row['channel']]} · {languages[row['language']]}",
+                _("Shipped default") if row["is_default"] else "",
+                max_length=10_000,
+                widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "true"}),
+            )
+            self.initial[name] = row["text"]
+
+    @staticmethod
+    def field_name(row: dict[str, Any]) -> str:
+        return f"{row['name']}_{row['channel']}_{row['language']}"

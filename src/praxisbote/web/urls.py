@@ -1,6 +1,6 @@
 from django.urls import path
 
-from praxisbote.web.views import account, email, messages, outbox, patients, practice
+from praxisbote.web.views import account, email, messages, outbox, patients, practice, texts
 
 app_name = "web"
 
@@ -25,6 +25,14 @@ urlpatterns = [
     path("protocol/<uuid:message_id>/", messages.message_detail, name="message_detail"),
     path("protocol/<uuid:message_id>/cancel/", messages.message_cancel, name="message_cancel"),
     path("messages/new/", messages.compose, name="message_create"),
+    path("templates/", texts.template_list, name="templates"),
+    path("templates/blocks/", texts.blocks_edit, name="text_blocks"),
+    path("templates/preview/", texts.template_preview, name="template_preview"),
+    path(
+        "templates/<str:kind>/<str:channel>/<str:language>/",
+        texts.template_edit,
+        name="template_edit",
+    ),
     path("outbox/", outbox.outbox, name="outbox"),
     path("channels/", outbox.channels, name="channels"),
     path("channels/email/", email.email_settings_page, name="email_settings"),

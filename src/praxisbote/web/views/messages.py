@@ -27,7 +27,8 @@ from praxisbote.patients.models import Patient
 from praxisbote.patients.services import search_patients
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
-from praxisbote.texts import encoding
+from praxisbote.texts import encoding, rendering
+from praxisbote.texts.models import TEMPLATE_KINDS
 from praxisbote.web.auth import practice_required
 from praxisbote.web.forms import ComposeForm, ProtocolFilterForm
 
@@ -169,6 +170,8 @@ def compose(request: HttpRequest, practice: Practice) -> HttpResponse:
         usable = [c for c, _label in channels if c in preferred]
         if usable:
             initial["channel"] = usable[0]
+    if request.method == "GET" and request.GET.get("template"):
+        initial.update(_from_template(practice, request.GET, initial, channels))
     form = ComposeForm(
         request.POST if request.method == "POST" else None, channels=channels, initial=initial
     )
@@ -205,6 +208,25 @@ def compose(request: HttpRequest, practice: Practice) -> HttpResponse:
     return render(request, "web/messages/compose.html", context)
 
 
+def _from_template(
+    practice: Practice, query: Any, initial: dict[str, Any], channels: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Subject and text rendered from a template for the chosen patient, to edit (TPL-4)."""
+    kind = query.get("template", "")
+    allowed = [c for c, _label in channels]
+    channel = (
+        query.get("template_channel") or initial.get("channel") or (allowed[0] if allowed else "")
+    )
+    if kind not in dict(TEMPLATE_KINDS) or channel not in allowed:
+        return {}
+    patient = None
+    if initial.get("patient_id"):
+        patient = scoped(Patient, practice).filter(pk=initial["patient_id"]).first()
+    language = patient.effective_language if patient else practice.language
+    out = rendering.render(practice, kind, channel, language, {"patient": patient})
+    return {"kind": kind, "channel": channel, "text": out.text, "subject": out.subject}
+
+
 def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> dict[str, Any]:
     channels = [c for c, _label in enabled_channels(practice)]
     chosen = form["channel"].value() or (channels[0] if channels else "")
@@ -226,4 +248,5 @@ def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> di
         "test_modes": test_modes,
         "test_mode": test_modes.get(chosen, False),
         "practice": practice,
+        "template_kinds": TEMPLATE_KINDS,
     }
