@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Length
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from praxisbote.billing import services as billing
@@ -368,8 +369,8 @@ def _long_names(
                 "name": name,
                 "long": figures["segments"],
                 "short": result["sms"]["segments"],
-                "cost": figures["cost"],
-                "base": result["sms"]["cost"],
+                "cost": number_format(figures["cost"], 2),
+                "base": number_format(result["sms"]["cost"], 2),
                 "currency": figures["currency"],
             }
         )
