@@ -7,10 +7,12 @@ messages. Figures are printed; docs/benchmarks.md records them.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 from common import (
+    CpuMeter,
     Env,
     count_sent,
     free_port,
@@ -41,13 +43,14 @@ def run_case(label: str, env: Env, workers: int) -> dict:
     key = practice["api_key"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    if workers == 0:
-        env.start("serve", "--port", str(port))
-    else:
-        env.start("serve", "--port", str(port), "--no-worker")
-        for _ in range(workers):
-            env.start("worker", "--no-jobs")
+    url = env.env.get("DATABASE_URL", "")
+    serve = env.start("serve", "--port", str(port), *(["--no-worker"] if workers else []))
+    pids = [env.start("worker", "--no-jobs").pid for _ in range(workers)]
     wait_http(base + "/healthz")
+    serve_meter = CpuMeter(url, "praxisbote serve")
+    worker_meter = CpuMeter(url, "praxisbote worker")
+    serve_meter.start([serve.pid])
+    worker_meter.start(pids)
     status, body, enqueue = post_json(
         base + "/api/v1/messages/batch", {"messages": messages(BATCH)}, key
     )
@@ -56,13 +59,62 @@ def run_case(label: str, env: Env, workers: int) -> dict:
     while count_sent(env) < BATCH:
         time.sleep(0.05)
     total = time.perf_counter() - started
+    cpu = {"serve": serve_meter.stop(), "workers": worker_meter.stop()}
     env.stop()
-    result = {"case": label, "enqueue_s": enqueue, "total_s": total, "rate": BATCH / total}
+    result = {
+        "case": label,
+        "enqueue_s": enqueue,
+        "total_s": total,
+        "rate": BATCH / total,
+        "cpu": cpu,
+    }
     print(
         f"{label:<42} enqueue {enqueue:5.2f} s   end-to-end {total:6.2f} s   "
-        f"{BATCH / total:7.0f} msg/s"
+        f"{BATCH / total:7.0f} msg/s   (drain after the enqueue {total - enqueue:5.2f} s)"
     )
+    print_cpu(cpu, workers)
     return result
+
+
+def print_cpu(cpu: dict, workers: int) -> None:
+    """CPU per message: what the machine's cores can afford, whatever else runs on it.
+
+    On a shared machine the wall clock varies with other work; CPU seconds per message do
+    much less, and ``cores / CPU per message`` is the throughput ceiling of this machine.
+    """
+    per = {name: {k: v for k, v in part.items() if k != "sessions"} for name, part in cpu.items()}
+    rows = [
+        (
+            "serve process (enqueue" + ("" if workers else " + embedded worker") + ")",
+            per["serve"]["processes"],
+        )
+    ]
+    if per["serve"]["database"]:
+        rows.append(("  its PostgreSQL sessions", per["serve"]["database"]))
+    if workers:
+        rows.append((f"{workers} worker processes", per["workers"]["processes"]))
+        rows.append(
+            (
+                f"  their PostgreSQL sessions ({cpu['workers']['sessions']} seen)",
+                per["workers"]["database"],
+            )
+        )
+    for name, seconds in rows:
+        print(f"    CPU {name:<44} {seconds:6.2f} s   {seconds / BATCH * 1e3:6.3f} ms/msg")
+    drain = per["workers"]["processes"] + per["workers"]["database"] if workers else 0.0
+    total = sum(seconds for _, seconds in rows)
+    cores = os.cpu_count() or 1
+    if workers:
+        print(
+            f"    drain CPU {drain / BATCH * 1e3:.3f} ms/msg -> ceiling on {cores} cores "
+            f"{cores / (drain / BATCH):,.0f} msg/s; with enqueue {total / BATCH * 1e3:.3f} "
+            f"ms/msg -> {cores / (total / BATCH):,.0f} msg/s"
+        )
+    else:
+        print(
+            f"    all CPU {total / BATCH * 1e3:.3f} ms/msg -> ceiling on {cores} cores "
+            f"{cores / (total / BATCH):,.0f} msg/s"
+        )
 
 
 def memory_case(env: Env, count: int = 100_000) -> None:
@@ -91,7 +143,8 @@ def memory_case(env: Env, count: int = 100_000) -> None:
 
 def main() -> int:
     print(f"machine: {machine()}")
-    run_case("SQLite, embedded worker", Env(), workers=0)
+    if "--pg-only" not in sys.argv:
+        run_case("SQLite, embedded worker", Env(), workers=0)
     url = fresh_pg_database("praxisbote_bench")
     if url:
         run_case("PostgreSQL, 2 workers", Env(url), workers=2)

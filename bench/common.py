@@ -83,6 +83,9 @@ class Env:
         )
 
     def stop(self) -> None:
+        if getattr(self, "_count_conn", None) is not None:
+            self._count_conn.close()
+            self._count_conn = None
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -144,8 +147,11 @@ def count_sent(env: Env) -> int:
     if url.startswith("postgresql"):
         import psycopg
 
-        with psycopg.connect(url) as conn:
-            return conn.execute(sql).fetchone()[0]
+        # One connection for all polls: a new one each 50 ms would cost the server a
+        # process start each time, on the cores the workers need.
+        if getattr(env, "_count_conn", None) is None:
+            env._count_conn = psycopg.connect(url, autocommit=True, application_name="bench")
+        return env._count_conn.execute(sql).fetchone()[0]
     import sqlite3
 
     with sqlite3.connect(f"{env.data_dir}/praxisbote.sqlite3", timeout=30) as conn:
@@ -157,3 +163,97 @@ def rss_peak_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def run_seconds(pid: int) -> float:
+    """CPU time of a single-threaded process in nanosecond resolution (/proc/<pid>/schedstat).
+
+    /proc/<pid>/stat counts in clock ticks (10 ms): a database session that lives a few
+    milliseconds shows 0 there.
+    """
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds of given processes and of the PostgreSQL sessions serving them.
+
+    Sessions are found in pg_stat_activity by ``application_name`` prefix and database;
+    a sampler thread reads each backend's /proc/<pid>/stat every 50 ms, so a backend
+    that lives shorter than that (a connection per query) is partly missed: ``sessions``
+    says how many were seen.
+    """
+
+    def __init__(self, database_url: str, app_prefix: str) -> None:
+        import threading
+
+        self.url = database_url
+        self.prefix = app_prefix
+        self.pids: list[int] = []
+        self.start_proc: dict[int, float] = {}
+        self.backends: dict[int, list[float]] = {}  # pid -> [at first sight, last seen]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._conn = None
+
+    def start(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start_proc = {pid: cpu_seconds(pid) for pid in pids}
+        if self.url:
+            self._poll(initial=True)
+            self._thread.start()
+
+    def _poll(self, initial: bool = False) -> None:
+        import psycopg
+
+        if self._conn is None:
+            self._conn = psycopg.connect(self.url, autocommit=True, application_name="bench")
+        rows = self._conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE %s",
+            (self.prefix + "%",),
+        ).fetchall()
+        for (pid,) in rows:
+            try:
+                now = run_seconds(pid)
+            except OSError:
+                continue
+            # Existing at the start: counts from now; born since: all its CPU counts.
+            seen = self.backends.setdefault(pid, [now if initial else 0.0, now])
+            seen[1] = now
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            for pid in list(self.backends):
+                try:
+                    self.backends[pid][1] = run_seconds(pid)
+                except OSError:
+                    pass
+            self._poll()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds since ``start``: the processes, their database sessions."""
+        procs = sum(cpu_seconds(pid) - self.start_proc[pid] for pid in self.pids)
+        if self.url:
+            self._stop.set()
+            self._thread.join()
+            self._poll_last()
+            self._conn.close()
+        db = sum(last - first for first, last in self.backends.values())
+        return {"processes": procs, "database": db, "sessions": len(self.backends)}
+
+    def _poll_last(self) -> None:
+        for pid in self.backends:
+            try:
+                self.backends[pid][1] = run_seconds(pid)
+            except OSError:
+                pass

@@ -24,6 +24,16 @@ def _setup() -> None:
     django.setup()
 
 
+def _name_db_sessions(name: str) -> None:
+    """Set PostgreSQL's application_name for this process's connections (pg_stat_activity
+    then shows which worker a session belongs to); before the first connection opens."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["application_name"] = name[:63]
+
+
 def _fail(message: str) -> int:
     print(f"praxisbote: {message}", file=sys.stderr)
     return 2
@@ -189,6 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)
+    _name_db_sessions("praxisbote serve")
     worker = None
     if not args.no_worker:
         worker, thread = start_embedded(concurrency=args.concurrency)
@@ -221,6 +232,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         exit_when_idle=args.exit_when_idle,
         run_jobs=not args.no_jobs,
     )
+    _name_db_sessions(f"praxisbote worker {worker.worker_id}")
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop())
     print(f"praxisbote: worker {worker.worker_id} running", flush=True)

@@ -107,6 +107,9 @@ def _database() -> dict:
         return _sqlite(config["NAME"])
     if config["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL or SQLite")
+    # Shown in pg_stat_activity: lets operators (and the benchmark) tell the processes'
+    # sessions apart; `praxisbote worker` and `serve` name theirs more precisely.
+    config.setdefault("OPTIONS", {}).setdefault("application_name", "praxisbote")
     return config
 
 

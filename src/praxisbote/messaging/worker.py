@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from praxisbote.messaging import jobs, outcomes
 from praxisbote.messaging.delivery import (
@@ -43,6 +43,22 @@ NEW_WORK = threading.Event()
 
 def notify_new_work() -> None:
     NEW_WORK.set()
+
+
+def keep_connection() -> None:
+    """Keep the database thread's connection open between calls, whatever CONN_MAX_AGE says.
+
+    CONN_MAX_AGE (0 by default: closed after each request) suits request threads; the
+    worker's one database thread runs several short transactions per batch, and a new
+    connection for each cost a server process start (fork, authentication, catalog cache)
+    every time. A connection that failed is still closed by ``close_old_connections``.
+    """
+    if connection.connection is not None:
+        connection.close_at = None
+
+
+def _close_connection() -> None:
+    connection.close()  # on the database thread: its own connection
 
 
 def new_worker_id() -> str:
@@ -86,8 +102,11 @@ class Worker:
 
     async def _in_db(self, func: Callable[..., Any], *args: Any) -> Any:
         def call() -> Any:
-            close_old_connections()
-            return func(*args)
+            close_old_connections()  # drops a broken connection (database restarted)
+            try:
+                return func(*args)
+            finally:
+                keep_connection()
 
         return await asyncio.get_running_loop().run_in_executor(self._db, call)
 
@@ -121,7 +140,7 @@ class Worker:
             from praxisbote.messaging import webhooks
 
             await webhooks.close()  # finish a webhook batch in flight
-            await self._in_db(close_old_connections)
+            await self._in_db(_close_connection)
             self._db.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)
 
