@@ -31,15 +31,33 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "template_id": lambda p: (
         save_template(p, {"kind": "reminder", "channel": "sms", "language": "de", "text": "x"}).pk
     ),
+    "appointment_id": lambda p: _appointment(p).pk,
 }
+
+
+def _appointment(practice: Practice):
+    from datetime import UTC, datetime, timedelta
+
+    from praxisbote.appointments.services import create_appointment
+
+    patient = create_patient(
+        practice,
+        {"last_name": "Termin", "email": "t@y.at", "consent": {"email": {"granted": True}}},
+    )
+    start = datetime.now(UTC) + timedelta(days=3)
+    return create_appointment(
+        practice, {"patient_id": patient.pk, "start": start, "end": start + timedelta(hours=1)}
+    )[0]
+
+
 # Path parameters that name something of the caller's own practice, not a row id.
 NOT_ROW_IDS = {"channel"}
 
 # Bodies that would be valid for the victim's row, so that only scoping can stop them.
 BODIES: dict[str, dict[str, Any]] = {
-    "patch": {"last_name": "Gehackt", "name": "Gehackt"},
+    "patch": {"last_name": "Gehackt", "name": "Gehackt", "location": "Gehackt"},
     "put": {"name": "Gehackt"},
-    "post": {},
+    "post": {"start": "2030-01-01T10:00:00+01:00", "notify_patient": True},
 }
 
 

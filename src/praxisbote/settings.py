@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "praxisbote.billing",
     "praxisbote.messaging",
     "praxisbote.texts",
+    "praxisbote.appointments",
+    "praxisbote.portal",
     "praxisbote.web",
 ]
 

@@ -34,5 +34,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("hooks/sms/<str:gateway>/<str:token>", sms_report, name="sms-report"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("praxisbote.portal.urls")),
     path("", include("praxisbote.web.urls")),
 ]

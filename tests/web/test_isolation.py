@@ -50,7 +50,23 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         .messages[0]
         .pk
     ),
+    "appointment_id": lambda p: _appointment(p).pk,
 }
+
+
+def _appointment(practice: Practice):
+    from praxisbote.appointments.services import create_appointment
+
+    patient = create_patient(
+        practice,
+        {"last_name": "Termin", "email": "t@y.de", "consent": {"email": {"granted": True}}},
+    )
+    start = datetime.now(UTC) + timedelta(days=3)
+    return create_appointment(
+        practice, {"patient_id": patient.pk, "start": start, "end": start + timedelta(hours=1)}
+    )[0]
+
+
 # A body that every form would accept for the victim's row, so only scoping can stop it.
 BODY = {
     "last_name": "Gehackt",
@@ -59,6 +75,11 @@ BODY = {
     "channel_1": "sms",
     "is_default": "on",
     "consent_sms_source": "gehackt",
+    "date": "2030-01-07",
+    "time": "10:00",
+    "duration": "30",
+    "renew_reminders": "yes",
+    "notify_patient": "on",
 }
 
 

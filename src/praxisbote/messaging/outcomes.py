@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,6 +47,22 @@ def policy() -> RetryPolicy:
 
 def max_age(channel: str) -> timedelta:
     return timedelta(hours=settings.OUTBOX_MAX_AGE_HOURS[channel])
+
+
+#: Checks the worker runs right before it hands claimed messages to a provider; each takes
+#: (worker_id, messages) and returns the messages that may still go. Domain apps register
+#: theirs in ``AppConfig.ready`` (appointments: drop reminders of moved appointments), so
+#: the outbox needs no knowledge of them.
+HANDOVER_CHECKS: list[Callable[[str, list[Message]], list[Message]]] = []
+
+
+def hand_over(worker_id: str, messages: list[Message]) -> list[Message]:
+    """The claimed ``messages`` that every registered check lets go."""
+    for check in HANDOVER_CHECKS:
+        messages = check(worker_id, messages)
+        if not messages:
+            break
+    return messages
 
 
 def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:

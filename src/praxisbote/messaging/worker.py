@@ -158,6 +158,14 @@ class Worker:
 
     async def _send_group(self, key: AccountKey, messages: list[Message]) -> None:
         try:
+            messages = await self._in_db(outcomes.hand_over, self.worker_id, messages)
+        except Exception:
+            # Unchecked messages must not leave; their lease runs out and they are retried.
+            log.exception("hand-over checks failed; the group waits for its lease to expire")
+            return
+        if not messages:
+            return
+        try:
             provider, name = await self._provider(key)
             outgoing = await self._in_db(build_outgoing, messages)
             results = await provider.send_batch(outgoing)

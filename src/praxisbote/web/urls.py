@@ -1,6 +1,15 @@
 from django.urls import path
 
-from praxisbote.web.views import account, email, messages, outbox, patients, practice, texts
+from praxisbote.web.views import (
+    account,
+    appointments,
+    email,
+    messages,
+    outbox,
+    patients,
+    practice,
+    texts,
+)
 
 app_name = "web"
 
@@ -32,6 +41,28 @@ urlpatterns = [
         "templates/<str:kind>/<str:channel>/<str:language>/",
         texts.template_edit,
         name="template_edit",
+    ),
+    path("appointments/", appointments.day_list, name="appointments"),
+    path("appointments/new/", appointments.create, name="appointment_create"),
+    path(
+        "appointments/<uuid:appointment_id>/",
+        appointments.detail,
+        name="appointment_detail",
+    ),
+    path(
+        "appointments/<uuid:appointment_id>/move/",
+        appointments.move,
+        name="appointment_move",
+    ),
+    path(
+        "appointments/<uuid:appointment_id>/copy/",
+        appointments.copy,
+        name="appointment_copy",
+    ),
+    path(
+        "appointments/<uuid:appointment_id>/cancel/",
+        appointments.cancel,
+        name="appointment_cancel",
     ),
     path("outbox/", outbox.outbox, name="outbox"),
     path("channels/", outbox.channels, name="channels"),

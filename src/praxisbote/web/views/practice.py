@@ -39,8 +39,21 @@ def home(request: HttpRequest, practice: Practice) -> HttpResponse:
         ],
         "today": _today_by_state(practice),
         "credit": _credit(practice),
+        "cannot_come": _cannot_come(practice),
     }
     return render(request, "web/home.html", context)
+
+
+def _cannot_come(practice: Practice) -> list:
+    """Upcoming appointments whose patient said "I cannot come" on the slip (APT-11)."""
+    from praxisbote.appointments.models import Appointment, Status
+
+    return list(
+        scoped(Appointment, practice)
+        .filter(cannot_come_at__isnull=False, status=Status.BOOKED, end__gt=timezone.now())
+        .select_related("patient")
+        .order_by("start")[:20]
+    )
 
 
 def _today_by_state(practice: Practice) -> dict:

@@ -1,0 +1,150 @@
+"""A reminder never leaves with a stale time, even when the worker claimed it just before
+the move (APT-3): the claim and the move race, and the hand-over check decides."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from praxisbote.appointments import services
+from praxisbote.appointments.models import Appointment
+from praxisbote.messaging import outcomes
+from praxisbote.messaging.delivery import AccountKey
+from praxisbote.messaging.models import Message, SandboxDelivery
+from praxisbote.messaging.worker import Worker
+
+from .test_api import future
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def booked(practice, patient, days=3):
+    start = future(days=days, hour=10)
+    appointment, _ = services.create_appointment(
+        practice,
+        {"patient_id": patient.pk, "start": start, "end": start + timedelta(minutes=30)},
+    )
+    # Make its messages due now, as if the reminder's hour had come.
+    past = timezone.now() - timedelta(seconds=5)
+    Message.objects.filter(appointment_id=appointment.pk).update(due_at=past, next_attempt_at=past)
+    return appointment
+
+
+def send(worker: Worker, batch: list[Message]) -> None:
+    """The worker's own send path for a batch it claimed (hand-over check included)."""
+
+    async def run() -> None:
+        groups: dict[AccountKey, list[Message]] = {}
+        for message in batch:
+            groups.setdefault(AccountKey(message.practice_id, message.channel), []).append(message)
+        try:
+            for key, messages in groups.items():
+                await worker._send_group(key, messages)
+        finally:
+            for provider, _version in worker._providers.values():
+                await provider.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        worker._db.submit(connections.close_all).result()
+        worker._db.shutdown(wait=True)
+
+
+def test_claimed_reminder_of_a_moved_appointment_is_not_sent(practice, patient):
+    appointment = booked(practice, patient)
+    worker = Worker(worker_id="w-race", run_jobs=False)
+    batch = outcomes.claim(worker.worker_id, 100, 60)
+    old_ids = {m.pk for m in batch}
+    assert {m.kind for m in batch} == {"confirmation", "reminder"}
+    assert {m.state for m in Message.objects.filter(pk__in=old_ids)} == {"sending"}
+
+    new_start = future(days=6, hour=16)
+    moved, written = services.update_appointment(
+        appointment, {"start": new_start}, renew_reminders=True
+    )
+    assert written.withdrawn == 0, "claimed rows are not pending any more"
+    assert written.in_flight == 2
+
+    send(worker, batch)
+
+    assert not SandboxDelivery.objects.filter(message_id__in=old_ids).exists()
+    for message in Message.objects.filter(pk__in=old_ids):
+        assert message.state == "cancelled"
+        assert "not sent with the old time" in message.events.last().detail
+        assert message.reserved is False
+    fresh = Message.objects.get(appointment_id=appointment.pk, state="scheduled")
+    assert fresh.kind == "reminder" and "16:00" in fresh.body
+    assert moved.version == 2
+
+
+def test_claimed_reminder_of_an_unchanged_appointment_is_sent(practice, patient):
+    """The control: without a move the same path hands both messages over."""
+    appointment = booked(practice, patient)
+    worker = Worker(worker_id="w-calm", run_jobs=False)
+    batch = outcomes.claim(worker.worker_id, 100, 60)
+    send(worker, batch)
+    delivered = SandboxDelivery.objects.filter(message_id__in=[m.pk for m in batch])
+    assert delivered.count() == 2
+    assert set(
+        Message.objects.filter(appointment_id=appointment.pk).values_list("state", flat=True)
+    ) <= {"sent", "delivered"}
+
+
+def test_claimed_reminder_of_a_cancelled_appointment_is_not_sent(practice, patient):
+    appointment = booked(practice, patient)
+    worker = Worker(worker_id="w-cancel", run_jobs=False)
+    batch = outcomes.claim(worker.worker_id, 100, 60)
+    services.cancel_appointment(appointment)
+    send(worker, batch)
+    assert not SandboxDelivery.objects.exists()
+
+
+def test_a_move_waits_for_a_hand_over_in_progress(practice, patient):
+    """The hand-over holds the appointment's row lock; a move started meanwhile waits and
+    then sees the reminder as already on its way (it was right when it left)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises all writers anyway)")
+    appointment = booked(practice, patient)
+    in_lock = threading.Event()
+    release = threading.Event()
+    moved_at: list[float] = []
+
+    def hand_over_slowly() -> None:
+        try:
+            with transaction.atomic():
+                list(Appointment.objects.select_for_update().filter(pk=appointment.pk))
+                in_lock.set()
+                release.wait(5)
+        finally:
+            connections.close_all()
+
+    def move() -> None:
+        try:
+            services.update_appointment(
+                Appointment.objects.get(pk=appointment.pk),
+                {"start": future(days=7)},
+                renew_reminders=False,
+            )
+            moved_at.append(time.monotonic())
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hand_over_slowly)
+    holder.start()
+    assert in_lock.wait(5)
+    mover = threading.Thread(target=move)
+    mover.start()
+    time.sleep(0.5)
+    assert not moved_at, "the move must wait for the hand-over's lock"
+    released_at = time.monotonic()
+    release.set()
+    holder.join(5)
+    mover.join(5)
+    assert moved_at and moved_at[0] >= released_at
