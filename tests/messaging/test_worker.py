@@ -267,3 +267,77 @@ def test_message_waiting_for_credit_expires_at_the_maximum_age(practice, setting
     row = Message.objects.get(pk=message.pk)
     assert row.state == "expired"
     assert "no credit" in row.last_error
+
+
+def test_one_batch_mixes_ready_scheduled_and_failing_messages(practice, fast_retries):
+    """On PostgreSQL one claim takes ready messages by one statement and the others
+    (scheduled, now due) the general way; outcomes of every kind are recorded together."""
+    ready = send(practice, *[mail(f"r{i}@example.org") for i in range(5)])
+    [refused] = send(practice, mail("fail-permanent@example.org"))
+    [flaky] = send(practice, mail("fail-transient@example.org"))
+    [later] = send(practice, mail("later@example.org", send_at=timezone.now() + timedelta(1)))
+    Message.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now())
+    for _ in range(100):
+        drain()
+        if Message.objects.get(pk=flaky.pk).state == "sent":
+            break
+        time.sleep(0.02)
+    assert states_of([*ready, refused, flaky, later]) == [*["sent"] * 5, "failed", "sent", "sent"]
+    assert timeline(later) == [
+        ("", "scheduled"),
+        ("scheduled", "queued"),
+        ("queued", "sending"),
+        ("sending", "sent"),
+    ]
+    assert timeline(ready[0]) == [("", "queued"), ("queued", "sending"), ("sending", "sent")]
+    row = Message.objects.get(pk=ready[0].pk)
+    assert (row.provider, row.lease_until, row.worker_id != "") == ("sandbox", None, True)
+    assert row.provider_message_id.startswith("sbx-")
+    # Each accepted hand-over recorded once by the sandbox, the refused one never.
+    assert SandboxDelivery.objects.count() == 7
+    assert not SandboxDelivery.objects.filter(message_id=refused.pk).exists()
+
+
+def test_late_result_with_claimed_rows_is_ignored(practice):
+    """The worker passes its claimed rows to ``record``: ownership is still checked."""
+    from praxisbote.providers.base import SendOutcome, TransientError
+
+    [message, other] = send(practice, mail(), mail("b@example.org"))
+    dead = outcomes.claim("dead-worker", 10, lease_seconds=60)
+    Message.objects.update(lease_until=timezone.now() - timedelta(1))
+    assert outcomes.rescue_expired_leases() == 2
+    live = outcomes.claim("live-worker", 10, lease_seconds=60)
+    late = [
+        SendOutcome(str(message.pk), "late"),
+        SendOutcome(str(other.pk), error=TransientError("x")),
+    ]
+    assert outcomes.record("dead-worker", late, "sandbox", dead) == 0
+    results = [SendOutcome(str(message.pk), "p-1"), SendOutcome(str(other.pk), "p-2")]
+    assert outcomes.record("live-worker", results, "sandbox", live) == 2
+    rows = {r.pk: r for r in Message.objects.all()}
+    assert (rows[message.pk].state, rows[message.pk].provider_message_id) == ("sent", "p-1")
+    assert [e.to_state for e in rows[other.pk].events.all()].count("sent") == 1
+
+
+def test_recording_a_claimed_batch_costs_few_queries(practice):
+    """Claimed rows carry every column the hand-over checks and recording read: none is
+    loaded row by row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from praxisbote.providers.base import PermanentError, SendOutcome, TransientError
+
+    send(practice, *[mail(f"q{i}@example.org") for i in range(60)])
+    with CaptureQueriesContext(connection) as claiming:
+        claimed = outcomes.claim("w-q", 100, lease_seconds=60)
+    assert len(claimed) == 60
+    results = [SendOutcome(str(m.pk), f"p-{i}") for i, m in enumerate(claimed[:40])]
+    results += [SendOutcome(str(m.pk), error=TransientError("busy")) for m in claimed[40:50]]
+    results += [SendOutcome(str(m.pk), error=PermanentError("no")) for m in claimed[50:]]
+    with CaptureQueriesContext(connection) as recording:
+        assert outcomes.hand_over("w-q", claimed) == claimed
+        assert outcomes.record("w-q", results, "sandbox", claimed) == 60
+    assert len(claiming.captured_queries) < 15, claiming.captured_queries
+    assert len(recording.captured_queries) < 25, recording.captured_queries
+    counts = {s: Message.objects.filter(state=s).count() for s in ("sent", "queued", "failed")}
+    assert counts == {"sent": 40, "queued": 10, "failed": 10}

@@ -38,6 +38,18 @@ def observe_sent(message) -> None:
     )
 
 
+def observe_sent_many(messages, now) -> None:
+    """``observe_sent`` for a batch: the label lookups once per channel, not per message."""
+    by_channel: dict[str, list] = {}
+    for message in messages:
+        by_channel.setdefault(message.channel, []).append(message)
+    for channel, group in by_channel.items():
+        SENT.labels(channel).inc(len(group))
+        latency = LATENCY.labels(channel)
+        for message in group:
+            latency.observe(max(0.0, (now - message.due_at).total_seconds()))
+
+
 def observe_failure(message, error: ProviderError) -> None:
     kind = (
         "throttled"

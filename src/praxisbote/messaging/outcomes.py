@@ -20,6 +20,7 @@ from django.utils import timezone
 from praxisbote.billing import services as billing
 from praxisbote.billing.models import CreditAccount
 from praxisbote.billing.services import InsufficientCredit
+from praxisbote.db import loaded
 from praxisbote.messaging import metrics, states
 from praxisbote.messaging.models import Message, State
 from praxisbote.practices.models import Practice
@@ -65,46 +66,140 @@ def hand_over(worker_id: str, messages: list[Message]) -> list[Message]:
     return messages
 
 
+# Columns the worker reads from a claimed message (hand-over checks, delivery, recording,
+# metrics, billing); any other attribute loads from the database on first access, like a
+# deferred field - one query per message, so add here what a new reader needs.
+_CLAIMED_COLUMNS = (
+    "id",
+    "practice_id",
+    "patient_id",
+    "kind",
+    "appointment_id",
+    "campaign_id",
+    "created_at",
+    "channel",
+    "recipient",
+    "subject",
+    "body",
+    "html",
+    "attempts",
+    "due_at",
+    "next_attempt_at",
+    "segments",
+    "cost",
+    "free_units",
+    "reserved",
+    "last_error",
+    "provider",
+    "provider_message_id",
+    "sent_at",
+)
+
+# One statement: pick due rows in order (skipping rows other workers hold), move the ready
+# ones to ``sending`` and return what the worker needs. "Ready" is what the general path
+# would claim without further work: queued (not scheduled) and either holding its credit
+# reservation or free for its channel. The rest stays locked by this transaction for it.
+_CLAIM_READY_SQL = """
+WITH picked AS (
+    SELECT id FROM messaging_message
+    WHERE state IN ('scheduled', 'queued') AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE messaging_message AS m
+SET state = 'sending', updated_at = %(now)s, lease_until = %(lease)s,
+    worker_id = %(worker)s, attempts = m.attempts + 1
+FROM picked
+WHERE m.id = picked.id AND m.state = 'queued' AND (
+    m.reserved OR NOT EXISTS (
+        SELECT 1 FROM billing_creditaccount AS a
+        WHERE a.practice_id = m.practice_id AND CASE m.channel
+            WHEN 'email' THEN a.price_email
+            WHEN 'sms' THEN a.price_sms
+            WHEN 'threema' THEN a.price_threema
+        END > 0
+    )
+)
+RETURNING {columns}
+"""
+
+
 def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
     """Take up to ``limit`` due messages: state ``sending``, leased to ``worker_id``.
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim side by side. SQLite: the
-    transaction takes the single write lock at BEGIN (IMMEDIATE), so claims queue up.
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim side by side; messages
+    ready to send are claimed by one statement (``_claim_ready``), the others (scheduled,
+    credit to reserve) go the general way below. SQLite: the transaction takes the single
+    write lock at BEGIN (IMMEDIATE), so claims queue up.
     """
     now = timezone.now()
+    lease = now + timedelta(seconds=lease_seconds)
     with transaction.atomic():
-        qs = Message.objects.filter(state__in=states.CLAIMABLE, next_attempt_at__lte=now).order_by(
-            "next_attempt_at"
-        )
+        ready: list[Message] = []
         if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
             _plan_ordered_claim()
-        rows = list(qs[:limit])
-        if not rows:
-            return []
-        _attach_practices(rows)
-        rows = _queue_scheduled(rows)
-        rows = _reserve_credit(rows, now)
-        lease = now + timedelta(seconds=lease_seconds)
-        for row in rows:
-            row.lease_until = lease
-            row.worker_id = worker_id
-            row.attempts += 1
-        claimed = states.apply(
-            rows,
-            State.SENDING,
-            f"claimed by {worker_id}",
-            fields=[
-                "lease_until",
-                "worker_id",
-                "attempts",
-                "cost",
-                "free_units",
-                "reserved",
-                "last_error",
-            ],
+            ready = _claim_ready(worker_id, limit, now, lease)
+        if len(ready) == limit:
+            return ready
+        return ready + _claim_general(worker_id, limit - len(ready), now, lease)
+
+
+def _claim_ready(worker_id: str, limit: int, now, lease) -> list[Message]:
+    """Claim, in one statement, due messages that need nothing but the move to ``sending``.
+
+    The general path loads whole rows as model instances, updates them by id and costs
+    three round trips; here the database picks, locks and updates the rows and returns
+    only the columns the worker reads. The events are the same: queued -> sending.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_READY_SQL.format(columns=", ".join(f"m.{c}" for c in _CLAIMED_COLUMNS)),
+            {"now": now, "limit": limit, "lease": lease, "worker": worker_id},
         )
-    return claimed
+        rows = loaded(Message, _CLAIMED_COLUMNS, cursor.fetchall())
+    if not rows:
+        return []
+    for row in rows:  # what the statement set, without sending it back
+        row.__dict__.update(
+            state=State.SENDING, lease_until=lease, worker_id=worker_id, updated_at=now
+        )
+    _attach_practices(rows)
+    detail = f"claimed by {worker_id}"
+    states.record([states.event_for(m, State.QUEUED, State.SENDING, detail, at=now) for m in rows])
+    return rows
+
+
+def _claim_general(worker_id: str, limit: int, now, lease) -> list[Message]:
+    qs = Message.objects.filter(state__in=states.CLAIMABLE, next_attempt_at__lte=now).order_by(
+        "next_attempt_at"
+    )
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    rows = list(qs[:limit])
+    if not rows:
+        return []
+    _attach_practices(rows)
+    rows = _queue_scheduled(rows)
+    rows = _reserve_credit(rows, now)
+    for row in rows:
+        row.lease_until = lease
+        row.worker_id = worker_id
+        row.attempts += 1
+    return states.apply(
+        rows,
+        State.SENDING,
+        f"claimed by {worker_id}",
+        fields=[
+            "lease_until",
+            "worker_id",
+            "attempts",
+            "cost",
+            "free_units",
+            "reserved",
+            "last_error",
+        ],
+    )
 
 
 def _plan_ordered_claim() -> None:
@@ -203,10 +298,21 @@ def record(
     by_id = {o.message_id: o for o in outcomes}
     now = timezone.now()
     with transaction.atomic():
+        stored = 0
+        if claimed and connection.vendor == "postgresql":
+            accepted = [m for m in claimed if by_id.get(str(m.pk)) and not by_id[str(m.pk)].error]
+            stored = _record_accepted(worker_id, accepted, by_id, provider_name, now)
+            done = {str(m.pk) for m in accepted}
+            by_id = {k: o for k, o in by_id.items() if k not in done}
+            claimed = [m for m in claimed if str(m.pk) in by_id]
+            if not by_id:
+                _warn_lost(worker_id, len(accepted) - stored)
+                return stored
+            lost_before = len(accepted) - stored
+        else:
+            lost_before = 0
         rows = _still_held(worker_id, list(by_id), claimed)
-        lost = len(by_id) - len(rows)
-        if lost:
-            log.warning("worker %s lost the lease of %d messages", worker_id, lost)
+        _warn_lost(worker_id, lost_before + len(by_id) - len(rows))
         sent, retry, failed, expired = [], [], [], []
         details: dict[Any, str] = {}
         payloads: dict[Any, Any] = {}
@@ -236,7 +342,71 @@ def record(
         states.apply(retry, State.QUEUED, fields=extra, details=details)
         states.apply(failed, State.FAILED, fields=extra, details=details)
         states.apply(expired, State.EXPIRED, fields=extra, details=details)
-    return len(rows)
+    return stored + len(rows)
+
+
+def _warn_lost(worker_id: str, lost: int) -> None:
+    if lost:
+        log.warning("worker %s lost the lease of %d messages", worker_id, lost)
+
+
+# Accepted hand-overs, written by one statement per chunk: only rows still leased to this
+# worker are updated (the WHERE replaces a locking SELECT), and RETURNING says which.
+# The ids and provider ids travel as two arrays: two parameters instead of two per row,
+# which the driver and the server would each parse.
+_RECORD_ACCEPTED_SQL = """
+UPDATE messaging_message AS m
+SET state = 'sent', updated_at = %(now)s, sent_at = %(now)s, last_error = '',
+    lease_until = NULL, reserved = false,
+    provider = COALESCE(NULLIF(%(provider)s, ''), m.provider),
+    provider_message_id = v.provider_message_id
+FROM unnest(%(ids)s::uuid[], %(provider_ids)s::varchar(200)[]) AS v (id, provider_message_id)
+WHERE m.id = v.id AND m.state = 'sending' AND m.worker_id = %(worker)s
+RETURNING m.id
+"""
+
+
+def _record_accepted(
+    worker_id: str,
+    messages: Sequence[Message],
+    by_id: dict[str, SendOutcome],
+    provider_name: str,
+    now,
+) -> int:
+    """PostgreSQL: sending -> sent for hand-overs the provider accepted, in few statements.
+
+    The same writes, events, charges and metrics as the general path, without loading and
+    locking the rows first and without a model-field round trip per value.
+    """
+    params = {
+        "now": now,
+        "provider": provider_name,
+        "worker": worker_id,
+        "ids": [m.pk for m in messages],
+        "provider_ids": [by_id[str(m.pk)].provider_message_id[:200] for m in messages],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_ACCEPTED_SQL, params)
+        held = {pk for (pk,) in cursor.fetchall()}
+    sent = [m for m in messages if m.pk in held]
+    events = []
+    for message in sent:
+        outcome = by_id[str(message.pk)]
+        if provider_name:
+            message.provider = provider_name
+        message.provider_message_id = outcome.provider_message_id[:200]
+        message.sent_at = message.updated_at = now
+        message.last_error = ""
+        message.lease_until = None
+        detail = outcome.detail or f"accepted by {message.provider}"
+        events.append(
+            states.event_for(message, State.SENDING, State.SENT, detail, outcome.payload, now)
+        )
+        message.state = State.SENT
+    metrics.observe_sent_many(sent, now)
+    billing.charge(sent)  # reserved -> charged; the UPDATE already cleared ``reserved``
+    states.record(events)
+    return len(sent)
 
 
 def _still_held(worker_id: str, ids: list[str], claimed: Sequence[Message]) -> list[Message]:
