@@ -9,4 +9,9 @@ from __future__ import annotations
 #: Adapter name (stored on the account and on every message) -> module path.
 ADAPTERS: dict[str, str] = {
     "seven": "praxisbote.providers.sms.seven",
+    "websms": "praxisbote.providers.sms.websms",
+    "aspsms": "praxisbote.providers.sms.aspsms",
+    "twilio": "praxisbote.providers.sms.twilio",
+    "vonage": "praxisbote.providers.sms.vonage",
+    "generic": "praxisbote.providers.sms.generic",
 }
