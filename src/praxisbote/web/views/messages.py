@@ -227,6 +227,22 @@ def _from_template(
     return {"kind": kind, "channel": channel, "text": out.text, "subject": out.subject}
 
 
+def _sms_live(practice: Practice) -> dict[str, Any]:
+    """Price and smart-encoding switch for the live SMS counter (web/sms-counter.js).
+
+    The browser counts while typing, without a round trip per key; "Check and show cost"
+    still asks the server, whose count is the one that is charged.
+    """
+    account = CreditAccount.objects.filter(practice=practice).first() or CreditAccount(
+        practice=practice
+    )
+    return {
+        "price": str(account.price("sms")),
+        "currency": account.currency,
+        "smart": practice.sms_smart_encoding,
+    }
+
+
 def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> dict[str, Any]:
     channels = [c for c, _label in enabled_channels(practice)]
     chosen = form["channel"].value() or (channels[0] if channels else "")
@@ -241,6 +257,7 @@ def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> di
             patient = None
     test_modes = {c: services.in_test_mode(practice, c) for c in channels}
     return {
+        "sms_live": _sms_live(practice) if "sms" in channels else None,
         "form": form,
         "channels": channels,
         "patient": patient,

@@ -30,6 +30,35 @@ document.addEventListener("DOMContentLoaded", () => {
     channel.addEventListener("change", show);
     show();
   }
+  // New message: encoding, SMS parts and cost live while typing (web/sms-counter.js, the
+  // same rules as the server; the server's count on sending is the one charged).
+  const live = document.getElementById("sms-live");
+  const text = document.querySelector("form.compose textarea[name=text]");
+  if (live && text && channel && typeof globalThis.praxisboteAnalyzeSms === "function") {
+    const price = Number(live.dataset.price || "0");
+    const smartOn = live.dataset.smart === "1";
+    const lang = document.documentElement.lang || undefined;
+    const money = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 4 });
+    const out = (name) => live.querySelector(`[data-sms="${name}"]`);
+    const update = () => {
+      live.hidden = channel.value !== "sms";
+      if (live.hidden) return;
+      const a = globalThis.praxisboteAnalyzeSms(text.value, smartOn);
+      out("encoding").textContent = a.encoding;
+      out("characters").textContent = a.characters;
+      out("segments").textContent = a.segments;
+      out("remaining").textContent = a.remaining_in_segment;
+      out("cost").textContent = money.format(a.segments * price);
+      out("nongsm").textContent = a.non_gsm_characters.join(" ");
+      out("nongsm-line").hidden = a.non_gsm_characters.length === 0;
+      const changes = a.smart.enabled && a.smart.applies ? a.smart.changes : [];
+      out("smart").textContent = changes.map((c) => `${c.from} → ${c.to}`).join(", ");
+      out("smart-line").hidden = changes.length === 0;
+    };
+    text.addEventListener("input", update);
+    channel.addEventListener("change", update);
+    update();
+  }
   // After a failed save, take keyboard and screen reader users to the list of problems.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
