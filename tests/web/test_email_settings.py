@@ -13,6 +13,7 @@ from tests.providers.conftest import PASSWORD, USER
 from praxisbote.messaging import memory
 from praxisbote.messaging.models import ChannelAccount
 from praxisbote.practices.services import create_user
+from praxisbote.providers.smtp import AUTH_HINT
 
 from .conftest import STAFF_PASSWORD
 from .helpers import de, field_error, input_value, text
@@ -248,7 +249,8 @@ def test_a_wrong_password_shows_what_to_check(owner_client, practice, smtp_tls, 
     response = owner_client.post(URL, {"action": "test"}, follow=True)
     body = text(response.content)
     assert de("The test e-mail was not sent: %(reason)s").split(":")[0] in body
-    assert "App-Passwort" in body or "app password" in body
+    assert de(AUTH_HINT) in body, "what to check, in the reader's language"
+    assert "App-Passwort" in body
     assert "falsch" not in response.content.decode()
     assert smtp_tls.received == []
 

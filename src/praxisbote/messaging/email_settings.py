@@ -26,7 +26,7 @@ from praxisbote.messaging.models import ChannelAccount, Message, State
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.providers.base import CheckResult, Outgoing
-from praxisbote.providers.smtp import SmtpProvider
+from praxisbote.providers.smtp import AUTH_HINT, SmtpProvider
 
 CHANNEL = "email"
 MODE_STORED, MODE_MEMORY = "stored", "memory"
@@ -259,7 +259,7 @@ def send_test_mail(practice: Practice) -> TestResult:
         finally:
             await smtp.close()
         if outcome.error is not None:
-            return TestResult(False, outcome.error.reason)
+            return TestResult(False, readable(outcome.error.reason))
         return TestResult(
             True,
             _("Test e-mail sent to {address}; check that it arrived.").format(
@@ -268,6 +268,17 @@ def send_test_mail(practice: Practice) -> TestResult:
         )
 
     return asyncio.run(run())
+
+
+def readable(reason: str) -> str:
+    """A provider reason in the reader's language where we know it (the login hint).
+
+    Provider reasons are stored in English in the protocol; the test mail answers the
+    person at the settings page, so the part that says what to check is translated.
+    """
+    if reason.startswith(AUTH_HINT):
+        return _(AUTH_HINT) + reason[len(AUTH_HINT) :]
+    return reason
 
 
 def check(practice: Practice) -> CheckResult:

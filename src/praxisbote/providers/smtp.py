@@ -48,6 +48,7 @@ import aiosmtplib
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from praxisbote.providers.base import (
     CheckResult,
@@ -74,7 +75,9 @@ PASSWORD_NEEDED = "Password needed after restart"  # noqa: S105 - a reason, no s
 #: How often such messages look again; saving the password wakes them at once.
 PASSWORD_WAIT_SECONDS = 300.0
 
-AUTH_HINT = (
+#: Stored in English like every provider reason; the test mail answers it translated
+#: (``email_settings.readable``), so it is marked for the catalogue without translating here.
+AUTH_HINT = gettext_noop(
     "The e-mail provider did not accept the user name and password. Check the password; "
     "many providers (Proton, Gmail, Yahoo, iCloud) need a separate app password for SMTP, "
     "and some (GMX, WEB.DE) need sending via SMTP to be switched on in the mailbox settings."
