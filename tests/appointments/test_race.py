@@ -148,3 +148,15 @@ def test_a_move_waits_for_a_hand_over_in_progress(practice, patient):
     holder.join(5)
     mover.join(5)
     assert moved_at and moved_at[0] >= released_at
+
+
+def test_claimed_reminder_keeps_its_full_timeline(practice, patient):
+    """Claimed in one statement on PostgreSQL or the general way on SQLite, a due reminder
+    records both transitions, in order."""
+    appointment = booked(practice, patient)
+    batch = outcomes.claim("w-timeline", 100, 60)
+    reminder = next(m for m in batch if m.kind == "reminder")
+    assert reminder.appointment_id == appointment.pk
+    moves = [(e.from_state, e.to_state) for e in Message.objects.get(pk=reminder.pk).events.all()]
+    assert moves == [("", "scheduled"), ("scheduled", "queued"), ("queued", "sending")]
+    assert Message.objects.get(pk=reminder.pk).state == "sending"

@@ -97,11 +97,13 @@ _CLAIMED_COLUMNS = (
 
 # One statement: pick due rows in order (skipping rows other workers hold), move the ready
 # ones to ``sending`` and return what the worker needs. "Ready" is what the general path
-# would claim without further work: queued (not scheduled) and either holding its credit
-# reservation or free for its channel. The rest stays locked by this transaction for it.
+# would claim without further work: holding its credit reservation or free for its channel
+# (scheduled or queued: a due reminder by e-mail needs nothing but the two transitions).
+# ``picked.state`` is the state before, for the events. The rest stays locked by this
+# transaction for the general path.
 _CLAIM_READY_SQL = """
 WITH picked AS (
-    SELECT id FROM messaging_message
+    SELECT id, state FROM messaging_message
     WHERE state IN ('scheduled', 'queued') AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at
     LIMIT %(limit)s
@@ -111,7 +113,7 @@ UPDATE messaging_message AS m
 SET state = 'sending', updated_at = %(now)s, lease_until = %(lease)s,
     worker_id = %(worker)s, attempts = m.attempts + 1
 FROM picked
-WHERE m.id = picked.id AND m.state = 'queued' AND (
+WHERE m.id = picked.id AND (
     m.reserved OR NOT EXISTS (
         SELECT 1 FROM billing_creditaccount AS a
         WHERE a.practice_id = m.practice_id AND CASE m.channel
@@ -121,7 +123,7 @@ WHERE m.id = picked.id AND m.state = 'queued' AND (
         END > 0
     )
 )
-RETURNING {columns}
+RETURNING {columns}, picked.state
 """
 
 
@@ -150,23 +152,31 @@ def _claim_ready(worker_id: str, limit: int, now, lease) -> list[Message]:
 
     The general path loads whole rows as model instances, updates them by id and costs
     three round trips; here the database picks, locks and updates the rows and returns
-    only the columns the worker reads. The events are the same: queued -> sending.
+    only the columns the worker reads. The events are the same: (scheduled -> queued "due")
+    queued -> sending.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_READY_SQL.format(columns=", ".join(f"m.{c}" for c in _CLAIMED_COLUMNS)),
             {"now": now, "limit": limit, "lease": lease, "worker": worker_id},
         )
-        rows = loaded(Message, _CLAIMED_COLUMNS, cursor.fetchall())
-    if not rows:
+        fetched = cursor.fetchall()
+    if not fetched:
         return []
+    rows = loaded(Message, _CLAIMED_COLUMNS, [r[:-1] for r in fetched])
+    was_scheduled = [r[-1] == State.SCHEDULED for r in fetched]
     for row in rows:  # what the statement set, without sending it back
         row.__dict__.update(
             state=State.SENDING, lease_until=lease, worker_id=worker_id, updated_at=now
         )
     _attach_practices(rows)
     detail = f"claimed by {worker_id}"
-    states.record([states.event_for(m, State.QUEUED, State.SENDING, detail, at=now) for m in rows])
+    events = []
+    for message, scheduled in zip(rows, was_scheduled, strict=True):
+        if scheduled:  # the general path's _queue_scheduled, as an event of the same moment
+            events.append(states.event_for(message, State.SCHEDULED, State.QUEUED, "due", at=now))
+        events.append(states.event_for(message, State.QUEUED, State.SENDING, detail, at=now))
+    states.record(events)
     return rows
 
 
