@@ -197,3 +197,12 @@ OUTBOX_MAX_AGE_HOURS = {
 }
 # Seed 003: an SMS not reported delivered within 3 days counts as not delivered.
 OUTBOX_REPORT_WINDOW_HOURS = env_int("PRAXISBOTE_REPORT_WINDOW_HOURS", 72)
+
+# Status webhooks (docs/webhooks.md#for-operators, read by messaging/webhooks.setting).
+WEBHOOK_TIMEOUT_SECONDS = env_int("PRAXISBOTE_WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_BATCH_SIZE = env_int("PRAXISBOTE_WEBHOOK_BATCH_SIZE", 100)
+WEBHOOK_LEASE_SECONDS = env_int("PRAXISBOTE_WEBHOOK_LEASE_SECONDS", 300)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("PRAXISBOTE_WEBHOOK_RETRY_BASE_SECONDS", 10)
+WEBHOOK_RETRY_CAP_SECONDS = env_int("PRAXISBOTE_WEBHOOK_RETRY_CAP_SECONDS", 3600)
+# 10 s, 20 s, … 43 min, then hourly: the 35th and last attempt comes about 24 h after the first.
+WEBHOOK_MAX_ATTEMPTS = env_int("PRAXISBOTE_WEBHOOK_MAX_ATTEMPTS", 35)

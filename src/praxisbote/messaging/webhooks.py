@@ -65,6 +65,8 @@ URL_MAX_LENGTH = 500
 # batch of 100 events for one practice does not time out waiting for connections.
 PER_HOST = 10
 
+#: Fallbacks for a settings module without them; ``settings.py`` sets the tunable ones from
+#: ``PRAXISBOTE_WEBHOOK_*`` (docs/configuration.md). WAIT_SECONDS is internal (tests shorten it).
 DEFAULTS: dict[str, float] = {
     "TIMEOUT_SECONDS": 10,
     "BATCH_SIZE": 100,
@@ -72,8 +74,6 @@ DEFAULTS: dict[str, float] = {
     "WAIT_SECONDS": 2,
     "RETRY_BASE_SECONDS": 10,
     "RETRY_CAP_SECONDS": 3600,
-    # 10 s, 20 s, … 43 min, then hourly: the 35th and last attempt comes about 24 h
-    # after the first.
     "MAX_ATTEMPTS": 35,
 }
 
