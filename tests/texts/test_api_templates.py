@@ -216,3 +216,16 @@ def test_other_practice_cannot_see_or_change(api, other_api, created):
     assert other_api.post(f"/api/v1/templates/{tid}/preview").status_code == 404
     assert other_api.delete(f"/api/v1/templates/{tid}").status_code == 404
     assert Template.objects.get(pk=tid).text == REMINDER["text"]
+
+
+def test_mass_notices_cannot_name_the_patient(api):
+    """Seed 001: mass notices are general, no personalisation."""
+    mass = {"kind": "mass", "channel": "sms", "language": "de"}
+    response = api.post("/api/v1/templates", {**mass, "text": "Hallo\n{{ patient.name }}"})
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["line"] == 2 and "mass notice" in error["message"]
+    ok = api.post("/api/v1/templates", {**mass, "text": "Praxis zu. {{ practice.phone }}"})
+    assert ok.status_code == 201
+    # other kinds may still use it
+    assert api.post("/api/v1/templates/preview", {**REMINDER}).status_code == 200

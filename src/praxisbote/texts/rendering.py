@@ -395,9 +395,12 @@ def render_many(
 class _Checker:
     """Walks a parsed template: every placeholder and field must be documented."""
 
-    def __init__(self, field: str, allowed: Mapping[str, frozenset[str] | None]) -> None:
+    def __init__(
+        self, field: str, allowed: Mapping[str, frozenset[str] | None], general: bool = False
+    ) -> None:
         self.field = field
         self.allowed = allowed
+        self.general = general
         self.problems: list[TemplateProblem] = []
 
     def add(self, node: nodes.Node, message: str) -> None:
@@ -424,6 +427,11 @@ class _Checker:
         return self.problems
 
     def _unknown(self, name: str) -> str:
+        if self.general and name == "patient":
+            return _(
+                "A mass notice is the same for everyone (no personal data): "
+                "'patient' is not available."
+            )
         known = ", ".join(sorted(self.allowed))
         return _("Unknown placeholder '%(name)s'. Available: %(known)s.") % {
             "name": name,
@@ -523,6 +531,7 @@ def validate(
     block: bool = False,
     html: bool = False,
     practice: Any = None,
+    general: bool = False,
 ) -> list[TemplateProblem]:
     """Every mistake in one source, with its line: syntax, unknown placeholders, and what
     a trial render with sample data and with empty data raises."""
@@ -535,7 +544,10 @@ def validate(
                 field, exc.lineno, _("Syntax error: %(reason)s") % {"reason": exc.message or ""}
             )
         ]
-    problems = _Checker(field, BLOCK_FIELDS if block else FIELDS).check(tree)
+    allowed = BLOCK_FIELDS if block else FIELDS
+    if general:
+        allowed = {k: v for k, v in allowed.items() if k != "patient"}
+    problems = _Checker(field, allowed, general=general).check(tree)
     if problems:
         return problems
     try:

@@ -61,9 +61,17 @@ def _choice(field: str, value: Any, allowed: Iterable[str]) -> list[TemplateProb
 
 
 def check_sources(
-    practice: Practice, channel: str, sources: dict[str, str], *, block: bool = False
+    practice: Practice,
+    channel: str,
+    sources: dict[str, str],
+    *,
+    block: bool = False,
+    kind: str = "",
 ) -> list[TemplateProblem]:
-    """Every problem of the given sources (``text``, and ``subject``/``html`` for e-mail)."""
+    """Every problem of the given sources (``text``, and ``subject``/``html`` for e-mail).
+
+    Mass notices are general (seed 001: no personalisation), so they cannot name the patient.
+    """
     problems: list[TemplateProblem] = []
     for field, source in sources.items():
         if len(source) > MAX_SOURCE:
@@ -75,7 +83,12 @@ def check_sources(
             problems.append(TemplateProblem(field, None, _("A subject has one line.")))
             continue
         problems += rendering.validate(
-            source, field, block=block, html=field == "html", practice=practice
+            source,
+            field,
+            block=block,
+            html=field == "html",
+            practice=practice,
+            general=kind == "mass",
         )
     if not block and not sources.get("text", "").strip():
         problems.append(TemplateProblem("text", None, _("Write the text of the message.")))
@@ -101,7 +114,10 @@ def save_template(practice: Practice, data: dict[str, Any], template: Template |
     )
     if not problems:
         problems = check_sources(
-            practice, template.channel, _sources_of(vars(template), template.channel)
+            practice,
+            template.channel,
+            _sources_of(vars(template), template.channel),
+            kind=template.kind,
         )
     if problems:
         raise TemplateInvalid(problems)
@@ -291,7 +307,9 @@ def preview(
     if problems:
         raise TemplateInvalid(problems)
     raw = {"subject": source.subject, "text": source.text, "html": source.html}
-    problems = check_sources(practice, source.channel, _sources_of(raw, source.channel))
+    problems = check_sources(
+        practice, source.channel, _sources_of(raw, source.channel), kind=source.kind
+    )
     if problems:
         raise TemplateInvalid(problems)
     salutation, greeting = _blocks_for(practice, source.channel, source.language)
