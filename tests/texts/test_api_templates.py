@@ -229,3 +229,48 @@ def test_mass_notices_cannot_name_the_patient(api):
     assert ok.status_code == 201
     # other kinds may still use it
     assert api.post("/api/v1/templates/preview", {**REMINDER}).status_code == 200
+
+
+def booked(practice, **patient_fields):
+    from datetime import UTC, datetime
+
+    from praxisbote.appointments.services import create_appointment
+
+    patient = create_patient(
+        practice, {"first_name": "Maria", "last_name": "Berger", **patient_fields}
+    )
+    start = datetime(2030, 8, 19, 14, 30, tzinfo=UTC)  # 16:30 in Vienna (summer)
+    appointment, _written = create_appointment(
+        practice,
+        {
+            "patient_id": patient.pk,
+            "start": start,
+            "end": start.replace(hour=15),
+            "location": "Raum 3",
+        },
+        send_confirmation=False,
+        create_reminders=False,
+    )
+    return appointment
+
+
+def test_preview_for_a_real_appointment_uses_its_patient_time_and_slip(api, practice):
+    from praxisbote.appointments import slip
+
+    appointment = booked(practice)
+    text = "{{ patient.full_name }}: {{ appointment.when }}, {{ appointment.location }} {{ link }}"
+    body = api.post(
+        "/api/v1/templates/preview",
+        {**REMINDER, "text": text, "appointment_id": str(appointment.pk)},
+    ).json()
+    assert body["sample_data"] is False
+    url = slip.url_of(appointment)
+    assert url and body["text"] == f"Maria Berger: 19.08. um 16:30 Uhr, Raum 3 {url}"
+
+
+def test_preview_of_another_practices_appointment_is_404(api, other_practice):
+    foreign = booked(other_practice)
+    response = api.post(
+        "/api/v1/templates/preview", {**REMINDER, "appointment_id": str(foreign.pk)}
+    )
+    assert response.status_code == 404

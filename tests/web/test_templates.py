@@ -173,3 +173,73 @@ def test_editor_only_touches_the_own_practice(owner_client, practice, other_prac
     assert theirs.text == "Fremd"
     assert Template.objects.filter(practice=practice).count() == 0
     assert "Fremd" not in owner_client.get("/templates/blocks/").content.decode()
+
+
+def booked_for(practice, patient):
+    from datetime import UTC, datetime
+
+    from praxisbote.appointments.services import create_appointment
+
+    start = datetime(2030, 8, 19, 14, 30, tzinfo=UTC)
+    return create_appointment(
+        practice,
+        {"patient_id": patient.pk, "start": start, "end": start.replace(hour=15)},
+        send_confirmation=False,
+        create_reminders=False,
+    )[0]
+
+
+def test_message_about_an_appointment_from_its_page(owner_client, practice, maria):
+    """Seed 001's speech bubble: a reminder text for this appointment, edited, then sent."""
+    from praxisbote.appointments import slip
+
+    practice.sms_enabled = True
+    practice.save()
+    appointment = booked_for(practice, maria)
+    detail = owner_client.get(f"/appointments/{appointment.pk}/").content.decode()
+    link = f"/messages/new/?appointment={appointment.pk}&amp;template=reminder"
+    assert link in detail
+    page = owner_client.get(f"/messages/new/?appointment={appointment.pk}&template=reminder")
+    content = page.content.decode()
+    expected = f"Erinnerung Maria Berger: 19.08. um 16:30 Uhr. Verhindert? Tel. {practice.phone}"
+    assert expected in content
+    assert slip.url_of(appointment) in content
+    assert f'name="appointment_id" value="{appointment.pk}"' in content
+    response = owner_client.post(
+        "/messages/new/",
+        {
+            "patient_id": str(maria.pk),
+            "appointment_id": str(appointment.pk),
+            "channel": "sms",
+            "kind": "reminder",
+            "text": "Erinnerung Maria Berger: 19.08. um 16:30 Uhr. Bitte 10 Minuten früher.",
+            "send": "1",
+        },
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(kind="reminder")
+    assert message.appointment_id == appointment.pk
+    assert message.body.endswith("Bitte 10 Minuten früher.")
+
+
+def test_compose_refuses_another_practices_appointment(
+    owner_client, practice, maria, other_practice
+):
+    stranger = create_patient(other_practice, {"last_name": "Fremd"})
+    foreign = booked_for(other_practice, stranger)
+    assert owner_client.get(f"/messages/new/?appointment={foreign.pk}").status_code == 404
+    practice.sms_enabled = True
+    practice.save()
+    before = Message.objects.count()
+    response = owner_client.post(
+        "/messages/new/",
+        {
+            "patient_id": str(maria.pk),
+            "appointment_id": str(foreign.pk),
+            "channel": "sms",
+            "text": "x",
+            "send": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert Message.objects.count() == before

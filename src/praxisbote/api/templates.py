@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -86,8 +85,8 @@ class BlockOut(Schema):
 
 class PreviewFor(Schema):
     patient_id: UUID | None = Field(None, description="Render for this patient")
-    appointment_id: Any = Field(
-        None, description="Render for this appointment (once appointments exist)"
+    appointment_id: UUID | None = Field(
+        None, description="Render for this appointment (its patient and slip link)"
     )
 
 

@@ -272,22 +272,17 @@ def _longest_patients(practice: Practice, limit: int = 5) -> list[Patient]:
     )
 
 
-def _appointment(practice: Practice, appointment_id: Any) -> Any:
-    """The appointment, when the appointments app exists; else a clear 422."""
-    from django.apps import apps
+def appointment_context(practice: Practice, appointment_id: Any) -> dict[str, Any]:
+    """Patient, appointment and slip link of one of the practice's appointments (or 404)."""
+    from praxisbote.appointments import slip
+    from praxisbote.appointments.models import Appointment
 
-    if not apps.is_installed("praxisbote.appointments"):
-        raise TemplateInvalid(
-            [
-                TemplateProblem(
-                    "appointment_id",
-                    None,
-                    _("Appointments are not available yet; preview with sample data."),
-                )
-            ]
-        )
-    model = apps.get_model("appointments", "Appointment")
-    return get_scoped_or_404(model, practice, pk=appointment_id)
+    appointment = get_scoped_or_404(Appointment, practice, pk=appointment_id)
+    return {
+        "patient": appointment.patient,
+        "appointment": appointment,
+        "link": slip.url_of(appointment) or None,
+    }
 
 
 def preview(
@@ -321,8 +316,9 @@ def preview(
     )
     context = rendering.sample_context(practice, patient)
     if appointment_id:
-        context["appointment"] = _appointment(practice, appointment_id)
-        context["patient"] = patient or getattr(context["appointment"], "patient", None)
+        real = appointment_context(practice, appointment_id)
+        context.update(real, patient=patient or real["patient"])
+        context["link"] = real["link"] or rendering.SAMPLE_LINK
     out = _render(practice, sources, source, context)
     result: dict[str, Any] = {
         "subject": out.subject,

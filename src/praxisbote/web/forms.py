@@ -381,6 +381,8 @@ class ComposeForm(WebForm):
     # The template the text came from (TPL-4: filled in, then edited by hand); free text
     # when empty or unknown.
     kind = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The appointment the message is about (from its page); checked against the practice.
+    appointment_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, channels: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -394,6 +396,7 @@ class ComposeForm(WebForm):
         kinds = {k for k, _label in TEMPLATE_KINDS}
         return {
             "kind": cd.get("kind") if cd.get("kind") in kinds else "free",
+            "appointment_id": cd.get("appointment_id"),
             "channel": cd["channel"],
             "text": cd["text"],
             "patient_id": cd["patient_id"],

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from praxisbote.appointments.models import Appointment
 from praxisbote.billing import services as billing
 from praxisbote.billing.models import CreditAccount, FreeQuota
 from praxisbote.messaging import services, states
@@ -28,6 +29,7 @@ from praxisbote.patients.services import search_patients
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.texts import encoding, rendering
+from praxisbote.texts import services as texts
 from praxisbote.texts.models import TEMPLATE_KINDS
 from praxisbote.web.auth import practice_required
 from praxisbote.web.forms import ComposeForm, ProtocolFilterForm
@@ -161,22 +163,26 @@ def compose(request: HttpRequest, practice: Practice) -> HttpResponse:
     """Write one message (MSG-1); "Preview" validates and prices it without writing."""
     channels = enabled_channels(practice)
     initial: dict[str, Any] = {}
-    if request.method == "GET" and request.GET.get("patient"):
-        chosen = get_scoped_or_404(
-            Patient, practice, pk=request.GET["patient"], erased_at__isnull=True
-        )
+    about: dict[str, Any] = {}
+    if request.method == "GET" and request.GET.get("appointment"):
+        # A message about one appointment (seed 001's speech bubble): its patient and slip.
+        about = texts.appointment_context(practice, request.GET["appointment"])
+        initial["appointment_id"] = str(about["appointment"].pk)
+    patient_id = request.GET.get("patient") or (about and about["patient"].pk)
+    if request.method == "GET" and patient_id:
+        chosen = get_scoped_or_404(Patient, practice, pk=patient_id, erased_at__isnull=True)
         initial["patient_id"] = str(chosen.pk)
         preferred = [c for c in chosen.effective_channels() if chosen.address_for(c)]
         usable = [c for c, _label in channels if c in preferred]
         if usable:
             initial["channel"] = usable[0]
     if request.method == "GET" and request.GET.get("template"):
-        initial.update(_from_template(practice, request.GET, initial, channels))
+        initial.update(_from_template(practice, request.GET, initial, channels, about))
     form = ComposeForm(
         request.POST if request.method == "POST" else None, channels=channels, initial=initial
     )
     estimate = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _own_appointment(practice, form):
         spec = services.MessageSpec(**form.spec_data())
         if "preview" in request.POST:
             try:
@@ -208,10 +214,24 @@ def compose(request: HttpRequest, practice: Practice) -> HttpResponse:
     return render(request, "web/messages/compose.html", context)
 
 
+def _own_appointment(practice: Practice, form: ComposeForm) -> bool:
+    """A posted appointment must be one of the practice's (the form only checks the shape)."""
+    appointment_id = form.cleaned_data.get("appointment_id")
+    if appointment_id and not scoped(Appointment, practice).filter(pk=appointment_id).exists():
+        form.add_error(None, _("The appointment does not exist (any more)."))
+        return False
+    return True
+
+
 def _from_template(
-    practice: Practice, query: Any, initial: dict[str, Any], channels: list[tuple[str, str]]
+    practice: Practice,
+    query: Any,
+    initial: dict[str, Any],
+    channels: list[tuple[str, str]],
+    about: dict[str, Any],
 ) -> dict[str, Any]:
-    """Subject and text rendered from a template for the chosen patient, to edit (TPL-4)."""
+    """Subject and text rendered from a template for the chosen patient (and appointment),
+    for staff to edit before sending (TPL-4)."""
     kind = query.get("template", "")
     allowed = [c for c, _label in channels]
     channel = (
@@ -223,7 +243,7 @@ def _from_template(
     if initial.get("patient_id"):
         patient = scoped(Patient, practice).filter(pk=initial["patient_id"]).first()
     language = patient.effective_language if patient else practice.language
-    out = rendering.render(practice, kind, channel, language, {"patient": patient})
+    out = rendering.render(practice, kind, channel, language, {**about, "patient": patient})
     return {"kind": kind, "channel": channel, "text": out.text, "subject": out.subject}
 
 
@@ -266,4 +286,15 @@ def _compose_context(practice: Practice, form: ComposeForm, estimate: Any) -> di
         "test_mode": test_modes.get(chosen, False),
         "practice": practice,
         "template_kinds": TEMPLATE_KINDS,
+        "appointment": _appointment_of(practice, form),
     }
+
+
+def _appointment_of(practice: Practice, form: ComposeForm) -> Appointment | None:
+    value = str(form["appointment_id"].value() or "").strip()
+    if not value:
+        return None
+    try:
+        return scoped(Appointment, practice).filter(pk=value).first()
+    except (ValidationError, ValueError):
+        return None
