@@ -6,6 +6,7 @@ service and the user reads the same message the API gives for it, next to the fi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -619,3 +620,109 @@ class BlocksForm(WebForm):
     @staticmethod
     def field_name(row: dict[str, Any]) -> str:
         return f"{row['name']}_{row['channel']}_{row['language']}"
+
+
+def credential_field(gateway: str, name: str) -> str:
+    return f"cred__{gateway}__{name}"
+
+
+def option_field(gateway: str, name: str) -> str:
+    return f"opt__{gateway}__{name}"
+
+
+#: How credentials and options are called on the page (the API uses the names themselves).
+CREDENTIAL_LABELS = {
+    "api_key": _("API key"),
+    "api_secret": _("API secret"),
+    "auth_token": _("Auth token"),
+    "userkey": _("Userkey"),
+    "password": _("Password"),
+    "signing_secret": _("Webhook signing secret"),
+    "signature_secret": _("Signature secret"),
+}
+
+
+class SmsSettingsForm(WebForm):
+    """Switch, gateway and sender ID, plus credentials and options of every gateway (the
+    page shows the chosen gateway's; the others stay hidden once JavaScript runs)."""
+
+    sms_enabled = _check(
+        _("Allow SMS (billed extra)"),
+        _("Off: no SMS is accepted, neither from the practice software nor from this page."),
+    )
+    gateway = _select(_("Gateway"), [])
+    sender_id = _text(
+        _("Sender ID"),
+        _("Up to 11 letters and digits, or a phone number of up to 16 digits."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    base_url = _text(
+        _("Gateway address (optional)"),
+        _("Only for an on-premise proxy or a test server; empty: the gateway's own address."),
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    rate_limit = forms.FloatField(
+        label=_("Our own limit (SMS per second, optional)"), required=False, min_value=0
+    )
+    delivery_reports = _select(
+        _("Delivery reports"),
+        [
+            ("", _("as the gateway does best")),
+            ("webhook", _("the gateway calls us (webhook)")),
+            ("poll", _("we ask the gateway (polling)")),
+        ],
+    )
+    error_fields = {"credentials": "gateway"}
+
+    def __init__(
+        self, *args: Any, gateways: list[dict[str, Any]], current: dict[str, Any], **kwargs: Any
+    ) -> None:
+        initial = {
+            "sms_enabled": current["sms_enabled"],
+            "gateway": current["gateway"],
+            "sender_id": current["sender_id"],
+            "base_url": current["base_url"],
+            "rate_limit": current["rate_limit"],
+            "delivery_reports": current["delivery_reports"],
+        }
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        self.gateways = gateways
+        self.chosen = str(self.data.get("gateway") or current["gateway"])
+        self.fields["gateway"].widget.choices = [
+            ("sandbox", _("Test mode: nothing leaves this server")),
+            *[(g["name"], g["label"]) for g in gateways],
+        ]
+        for g in gateways:
+            for name in g["credentials"] + g["optional_credentials"]:
+                self.fields[credential_field(g["name"], name)] = _text(
+                    str(CREDENTIAL_LABELS.get(name, name)),
+                    "" if name in g["credentials"] else _("Optional."),
+                    widget=forms.PasswordInput(
+                        render_value=False, attrs={"autocomplete": "new-password"}
+                    ),
+                )
+            for name in g["options"]:
+                mine = g["name"] == current["gateway"]
+                value = (current["options"] or {}).get(name, "") if mine else ""
+                self.fields[option_field(g["name"], name)] = _text(
+                    name.replace("_", " "),
+                    initial=json.dumps(value) if isinstance(value, dict | list) else value,
+                )
+
+    def _field_for(self, key: str) -> str | None:
+        # "credentials.api_key" -> the chosen gateway's api_key field, likewise options.
+        kind, _dot, name = key.partition(".")
+        if kind == "credentials" and name:
+            return credential_field(self.chosen, name)
+        if kind == "options" and name:
+            return option_field(self.chosen, name)
+        return super()._field_for(key)
+
+
+class SmsTestForm(WebForm):
+    to = _text(
+        _("Mobile number (optional)"),
+        _("Empty: the practice's own phone number."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )

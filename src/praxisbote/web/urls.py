@@ -8,6 +8,7 @@ from praxisbote.web.views import (
     outbox,
     patients,
     practice,
+    sms,
     texts,
 )
 
@@ -68,4 +69,5 @@ urlpatterns = [
     path("channels/", outbox.channels, name="channels"),
     path("channels/email/", email.email_settings_page, name="email_settings"),
     path("webhook/", outbox.webhook, name="webhook"),
+    path("sms/", sms.sms_settings_page, name="sms_settings"),
 ]

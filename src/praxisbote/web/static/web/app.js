@@ -59,6 +59,17 @@ document.addEventListener("DOMContentLoaded", () => {
     channel.addEventListener("change", update);
     update();
   }
+  // SMS settings: show the chosen gateway's credentials only.
+  const gatewaySelect = document.querySelector("form.sms-settings select[name=gateway]");
+  if (gatewaySelect) {
+    const showGateway = () => {
+      for (const set of document.querySelectorAll("fieldset.gateway")) {
+        set.hidden = set.dataset.gateway !== gatewaySelect.value;
+      }
+    };
+    gatewaySelect.addEventListener("change", showGateway);
+    showGateway();
+  }
   // After a failed save, take keyboard and screen reader users to the list of problems.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
