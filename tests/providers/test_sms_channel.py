@@ -263,3 +263,24 @@ def test_switching_back_to_test_mode(api, practice, fake):
     send_sms(api)
     drain()
     assert not fake.state.sent  # the sandbox kept it on this server
+
+
+def test_other_gateways_are_configured_through_the_same_service(api):
+    sid = "AC" + "0123456789abcdef" * 2
+    token = {"auth_token": "tok"}
+    twilio = api.put(
+        URL, {"gateway": "twilio", "credentials": token, "options": {"account_sid": sid}}
+    )
+    assert twilio.status_code == 200, twilio.content
+    body = twilio.json()
+    assert body["options"] == {"account_sid": sid}
+    assert body["webhook_url"].startswith("http://127.0.0.1:8000/hooks/sms/twilio/")
+    bad_sid = api.put(
+        URL, {"gateway": "twilio", "credentials": token, "options": {"account_sid": "x"}}
+    )
+    assert {e["field"] for e in bad_sid.json()["errors"]} == {"options.account_sid"}
+    # Switching gateway drops the old gateway's credentials: websms needs its own key.
+    websms = api.put(URL, {"gateway": "websms", "delivery_reports": "poll"})
+    fields = {e["field"] for e in websms.json()["errors"]}
+    assert fields == {"credentials.api_key", "delivery_reports"}
+    assert api.get(URL).json()["gateway"] == "twilio"  # nothing stored on refusal
