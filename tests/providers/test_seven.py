@@ -160,6 +160,19 @@ def test_rate_limit_spaces_requests(fake):
     assert len(fake.state.sent) == 15
 
 
+def test_rate_below_one_per_second(fake):
+    provider = adapter(fake, rate_limit=4)
+    started = time.monotonic()
+    run(provider, lambda p: p.send_batch([sms(n=i) for i in range(6)]))
+    assert 0.4 <= time.monotonic() - started < 5
+    slow = adapter(fake, rate_limit=0.5)
+    started = time.monotonic()
+    run(slow, lambda p: p.send_batch([sms(n=i) for i in range(2)]))
+    # The first goes at once, the second two seconds later (not never).
+    assert 1.8 <= time.monotonic() - started < 6
+    assert len(fake.state.sent) == 8
+
+
 def test_balance_and_key_check(fake):
     fake.state.balance = 12.5
     assert run(adapter(fake), lambda p: p.balance()) == Decimal("12.5")

@@ -115,11 +115,13 @@ class HttpResponse:
 
 
 class RateLimiter:
-    """At most ``rate`` requests per second for one account (a token bucket, burst 1 s)."""
+    """At most ``rate`` requests per second for one account (a token bucket holding one
+    second's worth, and at least one token, so that rates below 1/s work too)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.tokens = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
         self.updated = time.monotonic()
         self.lock = asyncio.Lock()
 
@@ -127,7 +129,7 @@ class RateLimiter:
         async with self.lock:
             while True:
                 now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1:
                     self.tokens -= 1
