@@ -274,3 +274,18 @@ def test_preview_of_another_practices_appointment_is_404(api, other_practice):
         "/api/v1/templates/preview", {**REMINDER, "appointment_id": str(foreign.pk)}
     )
     assert response.status_code == 404
+
+
+def test_a_name_outside_gsm_makes_the_sms_ucs2_and_is_found(api, practice):
+    """'ë' is not GSM-7: 'Zoë Ång' turns an 80-character SMS into UCS-2 (70 per SMS)."""
+    create_patient(practice, {"first_name": "Anna", "last_name": "Eder-Hofbauer"})
+    create_patient(practice, {"first_name": "Jürgen", "last_name": "Müller"})  # umlauts are GSM
+    create_patient(practice, {"first_name": "Zoë", "last_name": "Ång"})
+    text = "Termin {{ patient.full_name }}: " + "x" * (80 - len("Termin Silvana Müller: "))
+    body = api.post("/api/v1/templates/preview", {**REMINDER, "text": text}).json()
+    assert body["sms"]["segments"] == 1 and body["sms"]["encoding"] == "GSM-7"
+    long = body["long_name"]
+    assert long["name"] == "Zoë Ång"
+    assert long["encoding"] == "UCS-2" and long["segments"] == 2
+    (warning,) = body["warnings"]
+    assert "Zoë Ång" in warning

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -262,14 +262,30 @@ def _blocks_for(practice: Practice, channel: str, language: str) -> tuple[str, s
     return stored.salutation, stored.greeting
 
 
-def _longest_patients(practice: Practice, limit: int = 5) -> list[Patient]:
-    """The practice's patients with the longest names: who could push an SMS over a part."""
-    return list(
-        scoped(Patient, practice)
-        .filter(erased_at__isnull=True)
-        .annotate(n=Length("salutation") + Length("first_name") + Length("last_name"))
-        .order_by("-n", "pk")[:limit]
+NAME_FIELDS = ("salutation", "first_name", "last_name")
+SCAN_LIMIT = 5_000  # non-ASCII names looked at for non-GSM letters (umlauts are GSM)
+
+
+def _longest_patients(practice: Practice, limit: int = 5) -> list[Any]:
+    """The practice's patients whose names could push an SMS over a part: the longest
+    names, and the longest names with a letter outside GSM-7 (Zoë, Łukasz, Dvořák), which
+    make the whole SMS UCS-2 with 70 instead of 160 characters."""
+    living = scoped(Patient, practice).filter(erased_at__isnull=True)
+    longest = list(
+        living.annotate(n=Length("salutation") + Length("first_name") + Length("last_name"))
+        .order_by("-n", "pk")
+        .values(*NAME_FIELDS)[:limit]
     )
+    non_ascii = Q()
+    for name in NAME_FIELDS:
+        non_ascii |= Q(**{f"{name}__regex": "[^ -~]"})
+    unusual = [
+        row
+        for row in living.filter(non_ascii).order_by("pk").values(*NAME_FIELDS)[:SCAN_LIMIT]
+        if encoding.non_gsm(" ".join(row.values()))
+    ]
+    unusual.sort(key=lambda row: -len("".join(row.values())))
+    return longest + unusual[:limit]
 
 
 def appointment_context(practice: Practice, appointment_id: Any) -> dict[str, Any]:
@@ -375,7 +391,7 @@ def _long_names(
     if figures["segments"] > result["sms"]["segments"]:
         result["warnings"].append(
             _(
-                "With a long patient name (%(name)s) this SMS needs %(long)s parts instead of "
+                "With the patient name %(name)s this SMS needs %(long)s parts instead of "
                 "%(short)s and costs %(cost)s %(currency)s instead of %(base)s %(currency)s. "
                 "Shorten the text or use a shorter salutation."
             )
