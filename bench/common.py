@@ -158,6 +158,22 @@ def count_sent(env: Env) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
+def first_claim(env: Env) -> float:
+    """Unix time of the first claim (queued -> sending event) in the database."""
+    url = env.env.get("DATABASE_URL", "")
+    sql = "SELECT min(at) FROM messaging_deliveryevent WHERE to_state = 'sending'"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchone()[0].timestamp()
+    import sqlite3
+    from datetime import datetime
+
+    with sqlite3.connect(f"{env.data_dir}/praxisbote.sqlite3", timeout=30) as conn:
+        return datetime.fromisoformat(conn.execute(sql).fetchone()[0]).timestamp()
+
+
 def rss_peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

@@ -231,6 +231,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         exit_when_idle=args.exit_when_idle,
         run_jobs=not args.no_jobs,
+        listen=True,
     )
     _name_db_sessions(f"praxisbote worker {worker.worker_id}")
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -341,3 +341,34 @@ def test_recording_a_claimed_batch_costs_few_queries(practice):
     assert len(recording.captured_queries) < 25, recording.captured_queries
     counts = {s: Message.objects.filter(state=s).count() for s in ("sent", "queued", "failed")}
     assert counts == {"sent": 40, "queued": 10, "failed": 10}
+
+
+def test_idle_standalone_worker_wakes_on_new_messages(practice):
+    """PostgreSQL: the writer's NOTIFY wakes a listening worker long before its next poll."""
+    import threading
+
+    from django.db import connection
+
+    from praxisbote.messaging.worker import Worker
+
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite workers poll")
+    worker = Worker(idle_seconds=30, run_jobs=False, listen=True)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker._listener is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # idle and listening
+        time.sleep(0.2)
+        started = time.monotonic()
+        [message] = send(practice, mail())
+        while Message.objects.get(pk=message.pk).state != "sent":
+            assert time.monotonic() - started < 10, "not woken within 10 s (poll: 30 s)"
+            time.sleep(0.02)
+    finally:
+        stopping = time.monotonic()
+        worker.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert time.monotonic() - stopping < 5  # stop is not held up by the 30 s wait

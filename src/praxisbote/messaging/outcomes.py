@@ -21,7 +21,7 @@ from praxisbote.billing import services as billing
 from praxisbote.billing.models import CreditAccount
 from praxisbote.billing.services import InsufficientCredit
 from praxisbote.db import loaded
-from praxisbote.messaging import metrics, states
+from praxisbote.messaging import metrics, states, wakeup
 from praxisbote.messaging.models import Message, State
 from praxisbote.practices.models import Practice
 from praxisbote.providers.base import ProviderError, SendOutcome, ThrottledError, TransientError
@@ -458,7 +458,10 @@ def release_claims(worker_id: str, reason: str = "released by a stopping worker"
             row.worker_id = ""
             row.next_attempt_at = timezone.now()
             row.attempts = max(0, row.attempts - 1)
-        return len(states.apply(rows, State.QUEUED, reason, fields=["attempts"]))
+        released = states.apply(rows, State.QUEUED, reason, fields=["attempts"])
+        if released:
+            wakeup.announce()  # another worker takes them at once
+        return len(released)
 
 
 def rescue_expired_leases() -> int:
@@ -474,7 +477,10 @@ def rescue_expired_leases() -> int:
             row.lease_until = None
             row.worker_id = ""
             row.next_attempt_at = now
-        return len(states.apply(rows, State.QUEUED, details=details))
+        rescued = states.apply(rows, State.QUEUED, details=details)
+        if rescued:
+            wakeup.announce()
+        return len(rescued)
 
 
 def due_count() -> int:

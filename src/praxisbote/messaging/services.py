@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from praxisbote import crypto
 from praxisbote.billing import services as billing
 from praxisbote.db import clone, fast_insert
-from praxisbote.messaging import pdf, states
+from praxisbote.messaging import pdf, states, wakeup
 from praxisbote.messaging.models import (
     Attachment,
     ChannelAccount,
@@ -311,6 +311,8 @@ def create_messages(
     try:
         with transaction.atomic():
             messages = _write(practice, prepared, idempotency_key)
+            if any(m.state == State.QUEUED for m in messages):
+                wakeup.announce()  # delivered to listening workers at commit
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     practice=practice,

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from praxisbote.messaging import jobs, outcomes
+from praxisbote.messaging import jobs, outcomes, wakeup
 from praxisbote.messaging.delivery import (
     AccountKey,
     account_version,
@@ -57,6 +57,10 @@ def keep_connection() -> None:
         connection.close_at = None
 
 
+def wakeup_listener() -> wakeup.Listener | None:
+    return wakeup.Listener() if connection.vendor == "postgresql" else None
+
+
 def _close_connection() -> None:
     connection.close()  # on the database thread: its own connection
 
@@ -76,6 +80,7 @@ class Worker:
         idle_seconds: float | None = None,
         exit_when_idle: bool = False,
         run_jobs: bool = True,
+        listen: bool = False,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
@@ -86,6 +91,10 @@ class Worker:
         )
         self.exit_when_idle = exit_when_idle
         self.run_jobs = run_jobs
+        # A standalone worker LISTENs for new messages (PostgreSQL); embedded ones are
+        # woken by NEW_WORK from the requests of their own process.
+        self.listen = listen
+        self._listener: wakeup.Listener | None = None
         self._stop = threading.Event()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
         self._providers: dict[AccountKey, tuple[Provider, Any]] = {}
@@ -129,9 +138,10 @@ class Worker:
                 if self.exit_when_idle and not await self._in_db(outcomes.due_count):
                     break
                 wait = await self._in_db(outcomes.next_due_in, self.idle_seconds)
-                await asyncio.get_running_loop().run_in_executor(None, NEW_WORK.wait, wait)
-                NEW_WORK.clear()
+                await self._idle(wait)
         finally:
+            if self._listener is not None:
+                self._listener.close()
             released = await self._in_db(outcomes.release_claims, self.worker_id)
             if released:
                 log.info("worker %s gave back %d messages", self.worker_id, released)
@@ -143,6 +153,19 @@ class Worker:
             await self._in_db(_close_connection)
             self._db.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)
+
+    async def _idle(self, wait: float) -> None:
+        """Wait for new work: a NOTIFY (standalone worker on PostgreSQL), this process's
+        ``NEW_WORK`` (embedded worker, stop) or at most ``wait`` seconds."""
+        loop = asyncio.get_running_loop()
+        if self.listen and self._listener is None:
+            self._listener = await self._in_db(wakeup_listener)
+            self.listen = self._listener is not None  # SQLite: poll
+        if self._listener is not None:
+            await loop.run_in_executor(None, self._listener.wait, wait, self._stop)
+        else:
+            await loop.run_in_executor(None, NEW_WORK.wait, wait)
+            NEW_WORK.clear()
 
     async def run_once(self) -> int:
         batch: list[Message] = await self._in_db(
