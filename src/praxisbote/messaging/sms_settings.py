@@ -277,8 +277,10 @@ def _wake_waiting(practice: Practice) -> None:
         .update(next_attempt_at=now, updated_at=now)
     )
     if woken:
+        from praxisbote.messaging import wakeup
         from praxisbote.messaging.worker import notify_new_work
 
+        wakeup.announce()  # standalone workers (PostgreSQL), at commit
         transaction.on_commit(notify_new_work)
 
 
