@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps
 from django.core import serializers
 from django.test import Client
+from tests.outreach import factories as outreach_factories
 
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.services import create_patient, save_category
@@ -28,6 +29,7 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "message_id": lambda p: (
         create_messages(p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]).messages[0].pk
     ),
+    "notice_id": outreach_factories.mass_notice,
     "template_id": lambda p: (
         save_template(p, {"kind": "reminder", "channel": "sms", "language": "de", "text": "x"}).pk
     ),

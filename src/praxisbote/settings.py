@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "praxisbote.texts",
     "praxisbote.appointments",
     "praxisbote.portal",
+    "praxisbote.outreach",
     "praxisbote.web",
 ]
 

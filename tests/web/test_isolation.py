@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, reverse
+from tests.outreach import factories as outreach_factories
 
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.services import create_patient, save_category
@@ -32,6 +33,7 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         ).pk
     ),
     "category_id": lambda p: save_category(p, None, {"name": "Fremd"}).pk,
+    "notice_id": outreach_factories.mass_notice,
     "key_id": lambda p: create_api_key(p, "fremd").key.pk,
     # Scheduled for later, so that a cancel that slipped through scoping would change it.
     "message_id": lambda p: (

@@ -1,0 +1,123 @@
+"""Staff UI forms for outreach (mass notices; later birthdays, recalls, waiting list).
+
+Like ``web.forms``: the fields only parse; ``outreach`` services validate, and their
+messages land next to the field of the same name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from praxisbote.outreach import mass
+from praxisbote.patients.models import PatientCategory
+from praxisbote.practices.models import Channel, Practice
+from praxisbote.practices.tenancy import scoped
+from praxisbote.web.forms import WebForm
+
+TRISTATE = [("", _("either")), ("yes", _("yes")), ("no", _("no"))]
+
+
+def _tristate(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class MassNoticeForm(WebForm):
+    error_fields = {
+        "audience.category_ids": "categories",
+        "audience.consented_to": "consented_to",
+        "audience.q": "q",
+        "audience": "categories",
+    }
+
+    categories = forms.MultipleChoiceField(
+        label=_("Patient categories"),
+        help_text=_("None ticked: patients of every category."),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    consented_to = forms.MultipleChoiceField(
+        label=_("Only patients who consented to"),
+        choices=Channel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    has_mobile = forms.ChoiceField(label=_("Has a mobile number"), choices=TRISTATE, required=False)
+    has_email = forms.ChoiceField(
+        label=_("Has an e-mail address"), choices=TRISTATE, required=False
+    )
+    q = forms.CharField(
+        label=_("Search"),
+        help_text=_("Name, e-mail address, mobile number or ID; empty: everybody."),
+        required=False,
+    )
+    channels = forms.MultipleChoiceField(
+        label=_("Send by"),
+        help_text=_(
+            "Each patient gets the notice once, by a ticked channel they consented to. "
+            "Patients who switched mass notices off get nothing."
+        ),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    order = forms.ChoiceField(
+        label=_("Which channel first"),
+        choices=[
+            ("patient", _("the patient's preferred channel")),
+            ("given", _("e-mail before SMS before Threema (cheapest first)")),
+        ],
+        initial="patient",
+        widget=forms.RadioSelect,
+    )
+    subject = forms.CharField(
+        label=_("Subject"), help_text=_("E-mail only."), required=False, max_length=250
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        help_text=_(
+            "The same text for everyone: no names or appointment data (seed 001). "
+            "{{ practice.name }} and {{ practice.phone }} may be used."
+        ),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        help_text=_("Leave empty to send now. Practice time zone."),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    fingerprint = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = [
+            (str(c.pk), c.name) for c in scoped(PatientCategory, practice)
+        ]
+        self.fields["channels"].choices = [
+            (c, label) for c, label in Channel.choices if practice.channel_enabled(c)
+        ]
+
+    def arguments(self) -> dict[str, Any]:
+        """Keyword arguments of ``outreach.mass.preview`` / ``send``."""
+        cd = self.cleaned_data
+        order = cd.get("order") or "patient"
+        channels = list(cd.get("channels") or [])
+        if order == "given":
+            channels = [c for c in ("email", "sms", "threema") if c in channels]
+        return {
+            "audience": mass.Audience(
+                category_ids=tuple(int(c) for c in cd.get("categories") or []),
+                consented_to=tuple(cd.get("consented_to") or []),
+                has_mobile=_tristate(cd.get("has_mobile") or ""),
+                has_email=_tristate(cd.get("has_email") or ""),
+                q=(cd.get("q") or "").strip(),
+            ),
+            "content": mass.Content(text=cd.get("text") or "", subject=cd.get("subject") or ""),
+            "channels": channels,
+            "order": order,
+            "send_at": cd.get("send_at"),
+        }

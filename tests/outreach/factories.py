@@ -1,0 +1,29 @@
+"""Rows of the outreach app for the isolation tests (another practice's rows to attack)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from praxisbote.outreach import mass
+from praxisbote.patients.services import create_patient
+from praxisbote.practices.models import Practice
+
+
+def mass_notice(practice: Practice):
+    """A notice with a message scheduled for tomorrow: a withdraw would change it."""
+    create_patient(
+        practice,
+        {
+            "last_name": "Fremd",
+            "email": "fremd@example.de",
+            "consent": {"email": {"granted": True, "source": "Bogen"}},
+        },
+    )
+    notice, _replayed = mass.send(
+        practice,
+        mass.Audience(q="Fremd"),
+        mass.Content(text="Fremd", subject="Fremd"),
+        ["email"],
+        send_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    return notice.pk
