@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,15 @@ async def _poll(provider, pids):
         await provider.close()
 
 
+def _outreach(module: str) -> Callable[[], object]:
+    """A job of the outreach app, imported when it runs (messaging does not import it)."""
+
+    def run() -> object:
+        return importlib.import_module(f"praxisbote.outreach.{module}").run()
+
+    return run
+
+
 def jobs() -> list[Job]:
     return [
         Job(
@@ -70,6 +80,10 @@ def jobs() -> list[Job]:
         Job("poll_status", timedelta(seconds=settings.OUTBOX_POLL_SECONDS), poll_statuses),
         Job("expire_unconfirmed", timedelta(minutes=5), status.expire_unconfirmed),
         Job("retention", timedelta(hours=1), retention.purge),
+        # Birthday greetings and recalls go out at an hour of the practice's day; a run
+        # every few minutes finds each practice soon after its hour (APT-7, APT-8).
+        Job("birthdays", timedelta(minutes=5), _outreach("birthdays")),
+        Job("recalls", timedelta(minutes=5), _outreach("recalls")),
     ]
 
 

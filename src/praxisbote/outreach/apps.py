@@ -5,3 +5,8 @@ class OutreachConfig(AppConfig):
     name = "praxisbote.outreach"
     label = "outreach"
     verbose_name = "Outreach"
+
+    def ready(self) -> None:
+        from praxisbote.outreach import gdpr
+
+        gdpr.register()

@@ -52,3 +52,94 @@ class MassNotice(models.Model):
 
     def __str__(self) -> str:
         return f"mass notice {self.created_at:%Y-%m-%d %H:%M} ({self.recipients})"
+
+
+class OutreachSettings(models.Model):
+    """A practice's choices for birthday greetings and recalls; no row: the defaults."""
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, related_name="outreach_settings"
+    )
+    birthday_enabled = models.BooleanField(_("send birthday greetings"), default=False)
+    birthday_hour = models.PositiveSmallIntegerField(_("birthday greetings at (hour)"), default=9)
+    recall_hour = models.PositiveSmallIntegerField(_("recalls at (hour)"), default=9)
+    recall_followup_days = models.PositiveSmallIntegerField(
+        _("follow-up after (days, 0: none)"), default=14
+    )
+    updated_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    def __str__(self) -> str:
+        return f"outreach settings of {self.practice_id}"
+
+
+class BirthdayGreeting(models.Model):
+    """One row per patient and year: the unique constraint is the once-a-year guard.
+
+    Written in the same transaction as the greeting's message, so a second worker, a
+    re-run after a crash or a lock that expired mid-run cannot greet twice: its insert
+    fails and its message is rolled back with it.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=10, blank=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    # Empty when sent; otherwise why not (no channel with consent, ...), shown to staff.
+    skipped = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "year"], name="one_birthday_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"birthday {self.year} of {self.patient_id}"
+
+
+class Recall(models.Model):
+    """APT-7: when a patient's next check-up is due, and how often it repeats.
+
+    Sending the recall advances ``due_date`` by ``interval_months`` at once (0: a one-off
+    recall, which is then done); ``last_sent_at`` starts the follow-up clock, which stops
+    when an appointment is booked after it.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="recalls")
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.CASCADE, related_name="recall"
+    )
+    due_date = models.DateField(_("recall due on"), null=True, blank=True)
+    interval_months = models.PositiveSmallIntegerField(_("repeat every (months)"), default=6)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_due_date = models.DateField(null=True, blank=True)
+    # Set when the follow-up went out, or when it became unnecessary (booked, or none set).
+    followup_done_at = models.DateTimeField(null=True, blank=True)
+    # What the last run did: "sent", "follow-up sent", "booked", or why nothing was sent.
+    last_result = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_date"], name="recall_due", condition=models.Q(due_date__isnull=False)
+            ),
+            models.Index(
+                fields=["last_sent_at"],
+                name="recall_followup",
+                condition=models.Q(followup_done_at__isnull=True, last_sent_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recall {self.due_date} of {self.patient_id}"

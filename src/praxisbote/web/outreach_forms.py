@@ -121,3 +121,51 @@ class MassNoticeForm(WebForm):
             "order": order,
             "send_at": cd.get("send_at"),
         }
+
+
+class OutreachSettingsForm(WebForm):
+    birthday_enabled = forms.BooleanField(
+        label=_("Send birthday greetings"),
+        help_text=_(
+            "Only to patients whose category (or own setting) includes birthday greetings, "
+            "by a channel they consented to; once a year. Born on 29 February: on 28 "
+            "February in other years."
+        ),
+        required=False,
+    )
+    birthday_hour = forms.IntegerField(
+        label=_("Birthday greetings at (hour)"),
+        help_text=_("0-23, practice time zone; outside the quiet hours."),
+        required=False,
+    )
+    recall_hour = forms.IntegerField(
+        label=_("Recalls at (hour)"),
+        help_text=_("0-23, practice time zone; outside the quiet hours."),
+        required=False,
+    )
+    recall_followup_days = forms.IntegerField(
+        label=_("Follow-up after (days)"),
+        help_text=_(
+            "If no appointment was booked after a recall, it is sent once more after so "
+            "many days; 0: no follow-up."
+        ),
+        required=False,
+    )
+
+
+class RecallForm(WebForm):
+    due_date = forms.DateField(
+        label=_("Recall due on"),
+        help_text=_("The recall goes out on this day at the practice's recall hour."),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    interval_months = forms.IntegerField(
+        label=_("Repeat every (months)"),
+        help_text=_("0: only once."),
+        required=False,
+        initial=6,
+    )
+    note = forms.CharField(
+        label=_("Note"), help_text=_("For staff, e.g. Prophylaxe; not sent."), required=False
+    )

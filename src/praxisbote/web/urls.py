@@ -74,6 +74,8 @@ urlpatterns = [
         outreach.mass_notice_withdraw,
         name="mass_notice_withdraw",
     ),
+    path("birthdays-recalls/", outreach.outreach_settings, name="outreach_settings"),
+    path("patients/<uuid:patient_id>/recall/", outreach.patient_recall, name="patient_recall"),
     path("outbox/", outbox.outbox, name="outbox"),
     path("channels/", outbox.channels, name="channels"),
     path("channels/email/", email.email_settings_page, name="email_settings"),

@@ -1,4 +1,4 @@
-"""Staff pages for mass notices (APT-9): write, preview the cost, confirm, follow up.
+"""Staff pages for mass notices (APT-9), birthday/recall settings (APT-8) and recalls (APT-7).
 
 Thin: ``outreach.mass`` selects, prices and writes; the page shows the preview and sends
 only what the confirmed preview showed (its fingerprint travels in a hidden field).
@@ -6,6 +6,7 @@ only what the confirmed preview showed (its fingerprint travels in a hidden fiel
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -20,10 +22,19 @@ from praxisbote.billing import services as billing
 from praxisbote.messaging.models import Message
 from praxisbote.outreach import mass
 from praxisbote.outreach.models import MassNotice
+from praxisbote.outreach.recalls import (
+    delete_recall,
+    describe,
+    list_recalls,
+    recall_of,
+    save_recall,
+)
+from praxisbote.outreach.settings import save_settings, settings_of
+from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
-from praxisbote.web.auth import practice_required
-from praxisbote.web.outreach_forms import MassNoticeForm
+from praxisbote.web.auth import practice_required, require_owner
+from praxisbote.web.outreach_forms import MassNoticeForm, OutreachSettingsForm, RecallForm
 
 PAGE_SIZE = 50
 
@@ -148,3 +159,71 @@ def mass_notice_withdraw(request: HttpRequest, practice: Practice, notice_id: An
         request, _("%(n)d messages that had not gone out yet were withdrawn.") % {"n": count}
     )
     return redirect("web:mass_notice_detail", notice_id=notice.pk)
+
+
+# ---------------------------------------------------------------- birthdays and recalls
+
+
+@practice_required
+def outreach_settings(request: HttpRequest, practice: Practice) -> HttpResponse:
+    """Birthday greetings on/off with their hour, the recall hour and follow-up (owner)."""
+    current = settings_of(practice)
+    fields = ("birthday_enabled", "birthday_hour", "recall_hour", "recall_followup_days")
+    form = OutreachSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={name: getattr(current, name) for name in fields},
+    )
+    if request.method == "POST":
+        require_owner(request)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if v is not None}
+            try:
+                save_settings(practice, data)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("web:outreach_settings")
+    upcoming = list_recalls(practice, timezone.localdate() + timedelta(days=30))[:50]
+    context = {
+        "form": form,
+        "upcoming": [(r, describe(r.last_result) if r.last_result else "") for r in upcoming],
+        "can_edit": getattr(request.user, "is_owner", False),
+    }
+    return render(request, "web/outreach/settings.html", context)
+
+
+@practice_required
+def patient_recall(request: HttpRequest, practice: Practice, patient_id: Any) -> HttpResponse:
+    patient = get_scoped_or_404(Patient, practice, pk=patient_id, erased_at__isnull=True)
+    recall = recall_of(patient)
+    initial = {"interval_months": 6}
+    if recall is not None:
+        initial = {
+            "due_date": recall.due_date,
+            "interval_months": recall.interval_months,
+            "note": recall.note,
+        }
+    form = RecallForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and "delete" in request.POST:
+        delete_recall(patient)
+        messages.success(request, _("The recall was removed."))
+        return redirect("web:patient_detail", patient_id=patient.pk)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data.get("interval_months") is None:
+            data["interval_months"] = 0
+        try:
+            save_recall(patient, data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("The recall was saved."))
+            return redirect("web:patient_detail", patient_id=patient.pk)
+    context = {
+        "form": form,
+        "patient": patient,
+        "recall": recall,
+        "last_result": describe(recall.last_result) if recall and recall.last_result else "",
+    }
+    return render(request, "web/outreach/recall.html", context)

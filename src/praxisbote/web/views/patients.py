@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from praxisbote.messaging.models import Message
+from praxisbote.outreach.recalls import recall_of
 from praxisbote.patients import services
 from praxisbote.patients.models import Patient, PatientCategory
 from praxisbote.practices.models import Channel, Practice
@@ -93,6 +94,7 @@ def patient_detail(request: HttpRequest, practice: Practice, patient_id: Any) ->
         "channels": channels,
         "recent_messages": list(recent[:RECENT_MESSAGES]),
         "message_count": recent.count(),
+        "recall": recall_of(patient),
     }
     return render(request, "web/patients/detail.html", context)
 
