@@ -30,6 +30,8 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         create_messages(p, [MessageSpec(channel="email", to="x@y.at", text="Hallo")]).messages[0].pk
     ),
     "notice_id": outreach_factories.mass_notice,
+    "cancellation_id": outreach_factories.mass_cancellation,
+    "entry_id": outreach_factories.waiting_entry,
     "template_id": lambda p: (
         save_template(p, {"kind": "reminder", "channel": "sms", "language": "de", "text": "x"}).pk
     ),

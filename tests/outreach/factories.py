@@ -27,3 +27,26 @@ def mass_notice(practice: Practice):
         send_at=datetime.now(UTC) + timedelta(days=1),
     )
     return notice.pk
+
+
+def mass_cancellation(practice: Practice):
+    """A cancelled appointment of tomorrow with its report."""
+    from praxisbote.appointments.services import create_appointment
+    from praxisbote.outreach import mass_cancel
+
+    patient = create_patient(practice, {"last_name": "Fremd", "email": "fremd@example.de"})
+    start = datetime.now(UTC) + timedelta(days=2)
+    appointment, _written = create_appointment(
+        practice, {"patient_id": patient.pk, "start": start, "end": start + timedelta(hours=1)}
+    )
+    from zoneinfo import ZoneInfo
+
+    day = appointment.start.astimezone(ZoneInfo(practice.timezone)).date()
+    return mass_cancel.cancel(practice, [day], [appointment.pk]).pk
+
+
+def waiting_entry(practice: Practice):
+    from praxisbote.outreach import waiting
+
+    patient = create_patient(practice, {"last_name": "Fremd", "email": "fremd@example.de"})
+    return waiting.add(practice, patient.pk, "Fremd").pk

@@ -143,3 +143,50 @@ class Recall(models.Model):
 
     def __str__(self) -> str:
         return f"recall {self.due_date} of {self.patient_id}"
+
+
+class MassCancellation(models.Model):
+    """APT-6: appointments cancelled together, with the report of who was told how."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="mass_cancellations"
+    )
+    days = models.JSONField(default=list)  # ["2027-03-15", ...] practice dates
+    notify = models.BooleanField(default=True)
+    waiting_list = models.BooleanField(default=False)
+    cancelled = models.PositiveIntegerField(default=0)
+    notified = models.PositiveIntegerField(default=0)
+    # One entry per appointment: patient, start, channel or the reason nobody was told.
+    report = models.JSONField(default=list)
+    created_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"mass cancellation {self.created_at:%Y-%m-%d} ({self.cancelled})"
+
+
+class WaitingListEntry(models.Model):
+    """A patient waiting for an earlier or a new appointment (seed 001's Warteliste)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="waiting_list")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    wishes = models.CharField(_("wishes"), max_length=500, blank=True)
+    # The appointment whose cancellation put the patient here, if any.
+    source_appointment_id = models.UUIDField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["practice", "created_at"], name="waiting_practice")]
+
+    def __str__(self) -> str:
+        return f"waiting {self.patient_id} since {self.created_at:%Y-%m-%d}"
