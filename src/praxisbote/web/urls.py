@@ -74,6 +74,12 @@ urlpatterns = [
         outreach.mass_notice_withdraw,
         name="mass_notice_withdraw",
     ),
+    path("appointments/mass-cancel/", outreach.mass_cancel_day, name="mass_cancel_day"),
+    path(
+        "mass-cancellations/<uuid:cancellation_id>/",
+        outreach.mass_cancellation_detail,
+        name="mass_cancellation_detail",
+    ),
     path("birthdays-recalls/", outreach.outreach_settings, name="outreach_settings"),
     path("patients/<uuid:patient_id>/recall/", outreach.patient_recall, name="patient_recall"),
     path("outbox/", outbox.outbox, name="outbox"),

@@ -15,13 +15,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from praxisbote.billing import services as billing
 from praxisbote.messaging.models import Message
-from praxisbote.outreach import mass
-from praxisbote.outreach.models import MassNotice
+from praxisbote.outreach import mass, mass_cancel
+from praxisbote.outreach.models import MassCancellation, MassNotice
 from praxisbote.outreach.recalls import (
     delete_recall,
     describe,
@@ -31,7 +32,7 @@ from praxisbote.outreach.recalls import (
 )
 from praxisbote.outreach.settings import save_settings, settings_of
 from praxisbote.patients.models import Patient
-from praxisbote.practices.models import Practice
+from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.auth import practice_required, require_owner
 from praxisbote.web.outreach_forms import MassNoticeForm, OutreachSettingsForm, RecallForm
@@ -227,3 +228,82 @@ def patient_recall(request: HttpRequest, practice: Practice, patient_id: Any) ->
         "last_result": describe(recall.last_result) if recall and recall.last_result else "",
     }
     return render(request, "web/outreach/recall.html", context)
+
+
+# ---------------------------------------------------------------- mass cancellation
+
+
+@practice_required
+def mass_cancel_day(request: HttpRequest, practice: Practice) -> HttpResponse:
+    """APT-6 for one day: every booked appointment with the channel its patient would be
+    told by; untick to keep, choose another channel or none per patient (expert mode)."""
+    day = parse_date(request.POST.get("day") or request.GET.get("day") or "")
+    day = day or timezone.localdate()
+    errors: dict[str, list[str]] = {}
+    chosen: set[str] | None = None
+    overrides: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = set(request.POST.getlist("appointment"))
+        overrides = {
+            key.removeprefix("channel_"): value
+            for key, value in request.POST.items()
+            if key.startswith("channel_") and value and value != "auto"
+        }
+        try:
+            if not chosen:
+                raise ValidationError({"appointment_ids": _("Tick at least one appointment.")})
+            done = mass_cancel.cancel(
+                practice,
+                [day],
+                sorted(chosen),
+                overrides,
+                notify=bool(request.POST.get("notify")),
+                waiting_list=bool(request.POST.get("waiting_list")),
+                wishes=(request.POST.get("wishes") or "").strip(),
+                created_by=request.user.email,  # type: ignore[union-attr]
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(
+                request,
+                _("%(n)d appointments were cancelled; %(m)d patients are being told.")
+                % {"n": done.cancelled, "m": done.notified},
+            )
+            return redirect("web:mass_cancellation_detail", cancellation_id=done.pk)
+    planned = mass_cancel.plan(practice, [day])
+    rows = [
+        {
+            "row": row,
+            "checked": chosen is None or str(row.appointment.pk) in chosen,
+            "override": overrides.get(str(row.appointment.patient_id), "auto"),
+            "error": " ".join(errors.get(f"overrides.{row.appointment.patient_id}", [])),
+            "reason": mass_cancel.REASONS.get(row.reason, ""),
+        }
+        for row in planned.rows
+    ]
+    general = [m for k, ms in errors.items() if not k.startswith("overrides.") for m in ms]
+    context = {
+        "day": day,
+        "rows": rows,
+        "general_errors": general,
+        "has_errors": bool(errors),
+        "channels": [(c, label) for c, label in Channel.choices if practice.channel_enabled(c)],
+        "notify": request.method != "POST" or bool(request.POST.get("notify")),
+        "waiting_list": bool(request.POST.get("waiting_list")),
+        "wishes": request.POST.get("wishes") or "",
+    }
+    return render(request, "web/outreach/mass_cancel.html", context)
+
+
+@practice_required
+@require_GET
+def mass_cancellation_detail(
+    request: HttpRequest, practice: Practice, cancellation_id: Any
+) -> HttpResponse:
+    done = get_scoped_or_404(MassCancellation, practice, pk=cancellation_id)
+    rows = [
+        {**entry, "reason_text": str(mass_cancel.REASONS.get(entry["reason"], entry["reason"]))}
+        for entry in done.report
+    ]
+    return render(request, "web/outreach/mass_cancellation.html", {"done": done, "rows": rows})
