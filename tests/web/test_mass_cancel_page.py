@@ -78,3 +78,17 @@ def test_an_impossible_override_is_shown_in_its_row_and_nothing_changes(owner_cl
     assert set(Appointment.objects.values_list("status", flat=True)) == {"booked"}
     nothing = owner_client.post("/appointments/mass-cancel/", {"day": "2030-03-11"})
     assert "Kreuzen Sie mindestens einen Termin an." in text(nothing.content)
+
+
+def test_week_view_shows_seven_days_with_their_appointments(owner_client, practice):
+    first, second = _day(practice)  # Monday 11 March 2030
+    page = owner_client.get("/appointments/week/?day=2030-03-13")
+    assert page.status_code == 200
+    shown = text(page.content)
+    assert "Adler" in shown and "Cerny" in shown
+    html = page.content.decode()
+    assert html.count('class="week-day') == 7
+    assert "/appointments/mass-cancel/?day=2030-03-11" in html
+    assert "?day=2030-03-04" in html and "?day=2030-03-18" in html  # previous / next week
+    assert f"/appointments/{first.pk}/" in html and f"/appointments/{second.pk}/" in html
+    assert "Adler" not in text(owner_client.get("/appointments/week/?day=2030-03-18").content)

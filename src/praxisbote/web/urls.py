@@ -11,6 +11,7 @@ from praxisbote.web.views import (
     practice,
     sms,
     texts,
+    week,
 )
 
 app_name = "web"
@@ -74,6 +75,7 @@ urlpatterns = [
         outreach.mass_notice_withdraw,
         name="mass_notice_withdraw",
     ),
+    path("appointments/week/", week.week, name="appointments_week"),
     path("appointments/mass-cancel/", outreach.mass_cancel_day, name="mass_cancel_day"),
     path(
         "mass-cancellations/<uuid:cancellation_id>/",
