@@ -11,7 +11,7 @@ from praxisbote.appointments.models import Appointment
 from praxisbote.appointments.services import create_appointment
 from praxisbote.messaging.models import Kind, Message
 from praxisbote.outreach import recalls
-from praxisbote.outreach.models import Recall
+from praxisbote.outreach.models import Recall, WaitingListEntry
 from praxisbote.outreach.settings import save_settings
 
 
@@ -160,8 +160,11 @@ def test_outreach_settings_api(api, practice):
     assert api.get("/api/v1/outreach-settings").json()["recall_hour"] == 9
 
 
-def test_erasure_removes_the_recall(api, practice, anna):
-    assert api.get(f"/api/v1/patients/{anna.pk}/export").json()["recall"]["interval_months"] == 6
+def test_erasure_removes_the_recall_and_the_waiting_list_entry(api, practice, anna):
+    api.post("/api/v1/waiting-list", {"patient_id": str(anna.pk), "wishes": "vormittags"})
+    export = api.get(f"/api/v1/patients/{anna.pk}/export").json()
+    assert export["recall"]["interval_months"] == 6
+    assert [e["wishes"] for e in export["waiting_list"]] == ["vormittags"]
     assert api.delete(f"/api/v1/patients/{anna.pk}").status_code == 204
-    assert not Recall.objects.exists()
+    assert not Recall.objects.exists() and not WaitingListEntry.objects.exists()
     assert recalls.run(utc("2027-03-15T09:00") + timedelta(hours=1)) == 0

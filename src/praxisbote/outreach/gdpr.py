@@ -1,4 +1,5 @@
-"""Recalls and birthday greetings in the patient's GDPR export (Art. 15) and erasure (Art. 17)."""
+"""Recalls, birthday greetings and waiting-list entries in the patient's GDPR export
+(Art. 15) and erasure (Art. 17)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from praxisbote.patients.models import Patient
 
 
 def export(patient: Patient) -> dict[str, Any]:
-    from praxisbote.outreach.models import BirthdayGreeting, Recall
+    from praxisbote.outreach.models import BirthdayGreeting, Recall, WaitingListEntry
 
     recall = Recall.objects.filter(patient=patient).first()
+    waiting = WaitingListEntry.objects.filter(patient=patient).order_by("created_at")
     return {
         "recall": None
         if recall is None
@@ -23,13 +25,22 @@ def export(patient: Patient) -> dict[str, Any]:
         "birthday_greetings": sorted(
             BirthdayGreeting.objects.filter(patient=patient).values_list("year", flat=True)
         ),
+        "waiting_list": [
+            {
+                "wishes": e.wishes,
+                "created_at": e.created_at.isoformat(),
+                "offered_at": e.offered_at.isoformat() if e.offered_at else None,
+            }
+            for e in waiting
+        ],
     }
 
 
 def erase(patient: Patient) -> None:
-    from praxisbote.outreach.models import BirthdayGreeting, Recall
+    from praxisbote.outreach.models import BirthdayGreeting, Recall, WaitingListEntry
 
     Recall.objects.filter(patient=patient).delete()
+    WaitingListEntry.objects.filter(patient=patient).delete()
     BirthdayGreeting.objects.filter(patient=patient).delete()
 
 
