@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from praxisbote.appointments import services as appts
 from praxisbote.messaging.models import Kind
-from praxisbote.messaging.services import MessageSpec, create_messages
+from praxisbote.messaging.services import MessageSpec, _is_uuid, create_messages
 from praxisbote.outreach.models import WaitingListEntry
 from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Channel, Practice
@@ -52,7 +52,9 @@ OFFER = {
 
 
 def add(practice: Practice, patient_id: Any, wishes: str = "") -> WaitingListEntry:
-    patient = scoped(Patient, practice).filter(pk=patient_id, erased_at__isnull=True).first()
+    patient = None
+    if _is_uuid(patient_id):
+        patient = scoped(Patient, practice).filter(pk=patient_id, erased_at__isnull=True).first()
     errors: dict[str, str] = {}
     if patient is None:
         errors["patient_id"] = _("No such patient in this practice.")

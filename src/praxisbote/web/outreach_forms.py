@@ -169,3 +169,38 @@ class RecallForm(WebForm):
     note = forms.CharField(
         label=_("Note"), help_text=_("For staff, e.g. Prophylaxe; not sent."), required=False
     )
+
+
+class WaitingEntryForm(WebForm):
+    patient_id = forms.ChoiceField(label=_("Patient"), required=False)
+    wishes = forms.CharField(
+        label=_("Wishes"),
+        help_text=_("e.g. mornings only, not on Mondays"),
+        required=False,
+        max_length=500,
+    )
+
+    def __init__(self, *args: Any, patients: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient_id"].choices = [("", "-"), *patients]
+
+
+class OfferForm(WebForm):
+    error_fields = {"entry_ids": "count"}
+
+    start = forms.DateTimeField(
+        label=_("Free slot"),
+        help_text=_("Date and time, practice time zone."),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    location = forms.CharField(label=_("Place"), required=False, max_length=200)
+    count = forms.IntegerField(
+        label=_("Offer to the first"),
+        help_text=_("How many patients without an offer yet, oldest entries first."),
+        required=False,
+        initial=3,
+        min_value=1,
+        max_value=50,
+    )

@@ -82,6 +82,12 @@ urlpatterns = [
         outreach.mass_cancellation_detail,
         name="mass_cancellation_detail",
     ),
+    path("waiting-list/", outreach.waiting_list, name="waiting_list"),
+    path(
+        "waiting-list/<int:entry_id>/remove/",
+        outreach.waiting_entry_remove,
+        name="waiting_entry_remove",
+    ),
     path("birthdays-recalls/", outreach.outreach_settings, name="outreach_settings"),
     path("patients/<uuid:patient_id>/recall/", outreach.patient_recall, name="patient_recall"),
     path("outbox/", outbox.outbox, name="outbox"),

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET
 
 from praxisbote.billing import services as billing
 from praxisbote.messaging.models import Message
-from praxisbote.outreach import mass, mass_cancel
-from praxisbote.outreach.models import MassCancellation, MassNotice
+from praxisbote.outreach import mass, mass_cancel, waiting
+from praxisbote.outreach.models import MassCancellation, MassNotice, WaitingListEntry
 from praxisbote.outreach.recalls import (
     delete_recall,
     describe,
@@ -35,7 +35,13 @@ from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.auth import practice_required, require_owner
-from praxisbote.web.outreach_forms import MassNoticeForm, OutreachSettingsForm, RecallForm
+from praxisbote.web.outreach_forms import (
+    MassNoticeForm,
+    OfferForm,
+    OutreachSettingsForm,
+    RecallForm,
+    WaitingEntryForm,
+)
 
 PAGE_SIZE = 50
 
@@ -307,3 +313,79 @@ def mass_cancellation_detail(
         for entry in done.report
     ]
     return render(request, "web/outreach/mass_cancellation.html", {"done": done, "rows": rows})
+
+
+# ---------------------------------------------------------------- waiting list
+
+
+def _patient_choices(practice: Practice) -> list[tuple[str, str]]:
+    rows = scoped(Patient, practice).filter(erased_at__isnull=True)[:2000]
+    return [(str(p.pk), p.full_name or str(p.pk)) for p in rows]
+
+
+@practice_required
+def waiting_list(request: HttpRequest, practice: Practice) -> HttpResponse:
+    """The list, oldest first; add a patient; offer a free slot to the first ones."""
+    add_form = WaitingEntryForm(
+        request.POST if "add" in request.POST else None,
+        patients=_patient_choices(practice),
+        initial={"patient_id": request.GET.get("patient", "")},
+    )
+    offer_form = OfferForm(request.POST if "offer" in request.POST else None)
+    if "add" in request.POST and add_form.is_valid():
+        try:
+            waiting.add(
+                practice, add_form.cleaned_data["patient_id"], add_form.cleaned_data["wishes"]
+            )
+        except ValidationError as exc:
+            add_form.add_service_errors(exc)
+        else:
+            messages.success(request, _("The patient is on the waiting list."))
+            return redirect("web:waiting_list")
+    if "offer" in request.POST and offer_form.is_valid():
+        if _offer(request, practice, offer_form):
+            return redirect("web:waiting_list")
+    entries = (
+        scoped(WaitingListEntry, practice)
+        .filter(patient__erased_at__isnull=True)
+        .select_related("patient")
+    )
+    context = {"entries": entries, "add_form": add_form, "offer_form": offer_form}
+    return render(request, "web/outreach/waiting_list.html", context)
+
+
+def _offer(request: HttpRequest, practice: Practice, form: OfferForm) -> bool:
+    cd = form.cleaned_data
+    if cd.get("start") is None:
+        form.add_error("start", _("This field is required."))
+        return False
+    try:
+        result = waiting.offer(
+            practice,
+            start=cd["start"],
+            location=cd.get("location") or "",
+            count=cd.get("count") or 3,
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return False
+    names = ", ".join(e.patient.full_name for e in result["offered"]) or "-"
+    messages.success(request, _("Offered to: %(names)s.") % {"names": names})
+    if result["not_reached"]:
+        missed = ", ".join(e.patient.full_name for e in result["not_reached"])
+        messages.warning(
+            request,
+            _("Not reachable (no channel with consent), please call: %(names)s.")
+            % {"names": missed},
+        )
+    return True
+
+
+@practice_required
+def waiting_entry_remove(request: HttpRequest, practice: Practice, entry_id: int) -> HttpResponse:
+    entry = get_scoped_or_404(WaitingListEntry, practice, pk=entry_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    entry.delete()
+    messages.success(request, _("The entry was removed from the waiting list."))
+    return redirect("web:waiting_list")
