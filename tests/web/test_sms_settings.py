@@ -118,3 +118,20 @@ def test_test_sms_refuses_a_landline_next_to_the_field(owner_client, practice):
     assert response.status_code == 200
     assert 'id="id_to_error"' in response.content.decode()
     assert not Message.objects.filter(practice=practice).exists()
+
+
+def test_every_gateway_field_has_a_translated_label():
+    """A gateway's own settings must not show their raw names (account_sid) on the page."""
+    from django.utils import translation
+
+    from praxisbote.web.forms import CREDENTIAL_LABELS, OPTION_LABELS
+
+    names: set[str] = set()
+    labelled = {**CREDENTIAL_LABELS, **OPTION_LABELS}
+    for gateway in sms_settings.gateways():
+        names.update(gateway["credentials"], gateway["optional_credentials"], gateway["options"])
+    assert names, "no gateway fields found"
+    assert names - labelled.keys() == set()
+    with translation.override("de"):
+        assert str(OPTION_LABELS["account_sid"]) != "account_sid"
+        assert str(OPTION_LABELS["body_template"]) == "Vorlage für den Inhalt"

@@ -641,6 +641,32 @@ CREDENTIAL_LABELS = {
     "signature_secret": _("Signature secret"),
 }
 
+#: Labels of the gateways' own settings (``CONFIG_FIELDS``); an option missing here shows
+#: its name, which test_sms_settings_page catches.
+OPTION_LABELS = {
+    "account_sid": _("Account SID"),
+    "messaging_service_sid": _("Messaging service SID (optional)"),
+    "signature_method": _("Signature method"),
+    "preset": _("Preset"),
+    "label": _("Gateway name"),
+    "path": _("Path of the send request"),
+    "method": _("HTTP method"),
+    "auth": _("Authentication"),
+    "auth_header": _("Header for the key"),
+    "username": _("User name"),
+    "body_format": _("Body format (json, form or query)"),
+    "body_template": _("Body template"),
+    "response_id_path": _("Path of the message id in the response"),
+    "success_path": _("Path of the success field in the response"),
+    "success_values": _("Values that mean success"),
+    "error_classes": _("Error classes"),
+    "dlr_id_field": _("Delivery report: field with the message id"),
+    "dlr_status_field": _("Delivery report: field with the status"),
+    "status_map": _("Delivery report: status table"),
+    "balance_path": _("Path of the balance request"),
+    "balance_field": _("Balance field in the response"),
+}
+
 
 class SmsSettingsForm(WebForm):
     """Switch, gateway and sender ID, plus credentials and options of every gateway (the
@@ -706,7 +732,7 @@ class SmsSettingsForm(WebForm):
                 mine = g["name"] == current["gateway"]
                 value = (current["options"] or {}).get(name, "") if mine else ""
                 self.fields[option_field(g["name"], name)] = _text(
-                    name.replace("_", " "),
+                    str(OPTION_LABELS.get(name, name)),
                     initial=json.dumps(value) if isinstance(value, dict | list) else value,
                 )
 
