@@ -265,6 +265,29 @@ def test_switching_back_to_test_mode(api, practice, fake):
     assert not fake.state.sent  # the sandbox kept it on this server
 
 
+def test_reports_still_arrive_in_test_mode_and_switching_back_keeps_the_key(api, client, fake):
+    """SMS handed to the gateway before a switch to test mode must not lose their reports."""
+    body = configured(api, fake)
+    message = send_sms(api)
+    drain()
+    sent = Message.objects.get(pk=message["id"])
+    assert sent.state == "sent"
+    assert api.put(URL, {"gateway": "sandbox"}).json()["test_mode"] is True
+    report, headers = dlr_request(sent.provider_message_id, "DELIVERED", body["webhook_url"])
+    answer = client.post(hook_path(body), report, content_type="application/json", headers=headers)
+    assert answer.status_code == 200
+    sent.refresh_from_db()
+    assert sent.state == "delivered"
+    # Back to seven without typing the key again: the kept one is used.
+    back = {k: v for k, v in seven(fake).items() if k != "credentials"}
+    again = api.put(URL, back)
+    assert again.status_code == 200, again.content
+    assert again.json()["webhook_url"] == body["webhook_url"]
+    send_sms(api, text="Wieder echt.")
+    drain()
+    assert [s.text for s in fake.state.sent][-1] == "Wieder echt."
+
+
 def test_other_gateways_are_configured_through_the_same_service(api):
     sid = "AC" + "0123456789abcdef" * 2
     token = {"auth_token": "tok"}

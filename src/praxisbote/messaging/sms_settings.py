@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -228,7 +229,10 @@ def save(practice: Practice, data: SmsSettingsInput) -> ChannelAccount:
     with transaction.atomic():
         acc = account(practice) or ChannelAccount(practice=practice, channel=CHANNEL)
         gateway = (data.gateway or "").strip()
-        same = acc.pk is not None and acc.provider == gateway
+        if gateway == SANDBOX and acc.pk is not None and acc.provider != SANDBOX:
+            return _to_test_mode(practice, data)
+        previous = (acc.config or {}).get("previous_provider") if acc.pk else None
+        same = acc.pk is not None and gateway in (acc.provider, previous)
         stored = account_secrets(acc) if acc.pk else {}
         # Switching gateway drops the old gateway's credentials; the hook token stays.
         config, credentials = clean(data, stored if same else {})
@@ -249,6 +253,17 @@ def save(practice: Practice, data: SmsSettingsInput) -> ChannelAccount:
         return acc
 
 
+def _to_test_mode(practice: Practice, data: SmsSettingsInput) -> ChannelAccount:
+    """Test mode keeps the gateway's settings and report URL: SMS already handed to the
+    gateway still get their delivery reports, and switching back needs no new credentials."""
+    from praxisbote.messaging.services import switch_to_sandbox
+
+    if data.sms_enabled is not None and data.sms_enabled != practice.sms_enabled:
+        practice.sms_enabled = data.sms_enabled
+        practice.save(update_fields=["sms_enabled"])
+    return switch_to_sandbox(practice, CHANNEL)
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -259,7 +274,9 @@ def account_for_hook(gateway: str, token: str) -> ChannelAccount | None:
     if not token or len(token) > 200:
         return None
     candidates = ChannelAccount.objects.filter(
-        channel=CHANNEL, provider=gateway, config__hook_token_sha256=digest(token)
+        Q(provider=gateway) | Q(provider=SANDBOX, config__previous_provider=gateway),
+        channel=CHANNEL,
+        config__hook_token_sha256=digest(token),
     )
     for acc in candidates:
         stored = str(account_secrets(acc).get(HOOK_TOKEN) or "")
