@@ -61,11 +61,19 @@ def provider_for(key: AccountKey, worker_id: str, concurrency: int) -> Provider:
     account = ChannelAccount.objects.filter(
         practice_id=key.practice_id, channel=key.channel
     ).first() or ChannelAccount(practice_id=key.practice_id, channel=key.channel)
-    cls = provider_class(account.provider)
+    return build_provider(account, worker_id, concurrency)
+
+
+def build_provider(
+    account: ChannelAccount, worker_id: str, concurrency: int, name: str = ""
+) -> Provider:
+    """The provider ``name`` (default: the account's own) with the account's settings; a
+    delivery report names its gateway, which may be kept while the channel is in test mode."""
+    name = name or account.provider
     kwargs: dict[str, Any] = {"concurrency": concurrency}
-    if account.provider == "sandbox":
+    if name == "sandbox":
         kwargs["worker_id"] = worker_id
-    return cls(account.config, sending_secrets(account), **kwargs)
+    return provider_class(name)(account.config, sending_secrets(account), **kwargs)
 
 
 def build_outgoing(messages: list[Message]) -> list[Outgoing]:

@@ -19,9 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from praxisbote.messaging import sms_settings, status
-from praxisbote.messaging.delivery import sending_secrets
+from praxisbote.messaging.delivery import build_provider
 from praxisbote.providers.base import ProviderError
-from praxisbote.providers.registry import provider_class
 from praxisbote.providers.sms.base import HttpSmsProvider
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def sms_report(request: HttpRequest, gateway: str, token: str) -> HttpResponse:
         return HttpResponse("unknown report URL", status=404, content_type="text/plain")
     # The gateway's adapter even while the channel is in test mode (its settings are kept):
     # reports for SMS handed over before the switch must not be lost.
-    provider = provider_class(gateway)(account.config, sending_secrets(account), concurrency=1)
+    provider = build_provider(account, "hook", 1, name=gateway)
     if not isinstance(provider, HttpSmsProvider) or provider.name != gateway:
         return HttpResponse("unknown report URL", status=404, content_type="text/plain")
     body = request.body[:MAX_BODY]

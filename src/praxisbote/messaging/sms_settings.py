@@ -236,9 +236,7 @@ def save(practice: Practice, data: SmsSettingsInput) -> ChannelAccount:
         stored = account_secrets(acc) if acc.pk else {}
         # Switching gateway drops the old gateway's credentials; the hook token stays.
         config, credentials = clean(data, stored if same else {})
-        if data.sms_enabled is not None and data.sms_enabled != practice.sms_enabled:
-            practice.sms_enabled = data.sms_enabled
-            practice.save(update_fields=["sms_enabled"])
+        _apply_switch(practice, data)
         token = str(stored.get(HOOK_TOKEN) or secrets.token_urlsafe(32))
         if gateway != SANDBOX:
             credentials[HOOK_TOKEN] = token
@@ -258,10 +256,15 @@ def _to_test_mode(practice: Practice, data: SmsSettingsInput) -> ChannelAccount:
     gateway still get their delivery reports, and switching back needs no new credentials."""
     from praxisbote.messaging.services import switch_to_sandbox
 
+    _apply_switch(practice, data)
+    return switch_to_sandbox(practice, CHANNEL)
+
+
+def _apply_switch(practice: Practice, data: SmsSettingsInput) -> None:
+    """The practice's "SMS erlauben" switch, when the input sets it."""
     if data.sms_enabled is not None and data.sms_enabled != practice.sms_enabled:
         practice.sms_enabled = data.sms_enabled
         practice.save(update_fields=["sms_enabled"])
-    return switch_to_sandbox(practice, CHANNEL)
 
 
 def digest(token: str) -> str:
