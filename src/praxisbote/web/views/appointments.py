@@ -6,6 +6,7 @@ Thin: ``appointments.services`` books, moves and cancels; these views parse and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,30 +153,18 @@ def move(request: HttpRequest, practice: Practice, appointment_id: Any) -> HttpR
         request.POST if request.method == "POST" else None,
         initial=_times_initial(appointment, practice),
     )
-    if request.method == "POST" and form.is_valid():
-        start, end = form.times(practice.timezone)
-        try:
-            _moved, written = services.update_appointment(
-                appointment,
-                {"start": start, "end": end},
-                renew_reminders=form.cleaned_data["renew_reminders"] == "yes",
-                notify_patient=form.cleaned_data["notify_patient"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            _flash(request, written, _("The appointment is moved."))
-            return redirect("web:appointment_detail", appointment_id=appointment.pk)
-    return render(
-        request,
-        "web/appointments/form.html",
-        {
-            "form": form,
-            "appointment": appointment,
-            "title": _("Move appointment"),
-            "submit": _("Move"),
-        },
-    )
+
+    def change(times: dict[str, Any], data: dict[str, Any]) -> tuple[Appointment, Any]:
+        _moved, written = services.update_appointment(
+            appointment,
+            times,
+            renew_reminders=data["renew_reminders"] == "yes",
+            notify_patient=data["notify_patient"],
+        )
+        return appointment, written
+
+    texts = (_("Move appointment"), _("Move"), _("The appointment is moved."))
+    return _times_page(request, practice, appointment, form, change, texts)
 
 
 @practice_required
@@ -184,29 +173,42 @@ def copy(request: HttpRequest, practice: Practice, appointment_id: Any) -> HttpR
     initial = _times_initial(appointment, practice)
     initial["date"] = initial["date"] + timedelta(days=7)
     form = CopyForm(request.POST if request.method == "POST" else None, initial=initial)
+
+    def change(times: dict[str, Any], data: dict[str, Any]) -> tuple[Appointment, Any]:
+        return services.copy_appointment(
+            appointment,
+            times,
+            create_reminders=data["create_reminders"],
+            notify_patient=data["notify_patient"],
+        )
+
+    texts = (_("Copy appointment"), _("Copy"), _("The copy is booked."))
+    return _times_page(request, practice, appointment, form, change, texts)
+
+
+def _times_page(
+    request: HttpRequest,
+    practice: Practice,
+    appointment: Appointment,
+    form: Any,
+    change: Callable[[dict[str, Any], dict[str, Any]], tuple[Appointment, Any]],
+    texts: tuple[str, str, str],
+) -> HttpResponse:
+    """Move and copy share the form and its flow; only the service call differs."""
+    title, submit, done = texts
     if request.method == "POST" and form.is_valid():
         start, end = form.times(practice.timezone)
         try:
-            copied, written = services.copy_appointment(
-                appointment,
-                {"start": start, "end": end},
-                create_reminders=form.cleaned_data["create_reminders"],
-                notify_patient=form.cleaned_data["notify_patient"],
-            )
+            target, written = change({"start": start, "end": end}, form.cleaned_data)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            _flash(request, written, _("The copy is booked."))
-            return redirect("web:appointment_detail", appointment_id=copied.pk)
+            _flash(request, written, done)
+            return redirect("web:appointment_detail", appointment_id=target.pk)
     return render(
         request,
         "web/appointments/form.html",
-        {
-            "form": form,
-            "appointment": appointment,
-            "title": _("Copy appointment"),
-            "submit": _("Copy"),
-        },
+        {"form": form, "appointment": appointment, "title": title, "submit": submit},
     )
 
 
