@@ -106,48 +106,49 @@ def test_claimed_reminder_of_a_cancelled_appointment_is_not_sent(practice, patie
     assert not SandboxDelivery.objects.exists()
 
 
-def test_a_move_waits_for_a_hand_over_in_progress(practice, patient):
-    """The hand-over holds the appointment's row lock; a move started meanwhile waits and
-    then sees the reminder as already on its way (it was right when it left)."""
+def test_a_move_in_progress_does_not_hold_up_the_hand_over(practice, patient):
+    """The check reads committed state: a move whose transaction is still open has not
+    happened yet, so the claimed reminder passes without waiting, and the move, once
+    committed, counts it as in flight."""
     if connection.vendor != "postgresql":
-        pytest.skip("row locks: PostgreSQL (SQLite serialises all writers anyway)")
+        pytest.skip("concurrent transactions: PostgreSQL (SQLite has one writer)")
     appointment = booked(practice, patient)
-    in_lock = threading.Event()
-    release = threading.Event()
-    moved_at: list[float] = []
+    batch = outcomes.claim("w-open-move", 100, 60)
+    assert len(batch) == 2
+    moved_uncommitted = threading.Event()
+    commit = threading.Event()
+    written: list = []
 
-    def hand_over_slowly() -> None:
+    def move_and_hold() -> None:
         try:
             with transaction.atomic():
-                list(Appointment.objects.select_for_update().filter(pk=appointment.pk))
-                in_lock.set()
-                release.wait(5)
+                _moved, w = services.update_appointment(
+                    Appointment.objects.get(pk=appointment.pk),
+                    {"start": future(days=7)},
+                    renew_reminders=False,
+                )
+                written.append(w)
+                moved_uncommitted.set()
+                commit.wait(5)
         finally:
             connections.close_all()
 
-    def move() -> None:
-        try:
-            services.update_appointment(
-                Appointment.objects.get(pk=appointment.pk),
-                {"start": future(days=7)},
-                renew_reminders=False,
-            )
-            moved_at.append(time.monotonic())
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hand_over_slowly)
-    holder.start()
-    assert in_lock.wait(5)
-    mover = threading.Thread(target=move)
+    mover = threading.Thread(target=move_and_hold)
     mover.start()
-    time.sleep(0.5)
-    assert not moved_at, "the move must wait for the hand-over's lock"
-    released_at = time.monotonic()
-    release.set()
-    holder.join(5)
+    assert moved_uncommitted.wait(5)
+    started = time.monotonic()
+    handed = outcomes.hand_over("w-open-move", batch)
+    waited = time.monotonic() - started
+    commit.set()
     mover.join(5)
-    assert moved_at and moved_at[0] >= released_at
+    assert waited < 1.0, "the check must not wait for the move's transaction"
+    assert {m.pk for m in handed} == {m.pk for m in batch}
+    assert written[0].in_flight == 2 and written[0].withdrawn == 0
+    # Once the move has committed, the next check finds the same messages stale.
+    assert outcomes.hand_over("w-open-move", batch) == []
+    assert set(
+        Message.objects.filter(pk__in=[m.pk for m in batch]).values_list("state", flat=True)
+    ) == {"cancelled"}
 
 
 def test_claimed_reminder_keeps_its_full_timeline(practice, patient):

@@ -379,6 +379,47 @@ def test_queueing_costs_one_query_and_nothing_is_due_costs_one(
     assert not WebhookDelivery.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_queues_a_webhook_per_event_for_practices_with_an_endpoint(
+    practice, other_practice, hook
+):
+    """The claim (one statement on PostgreSQL, the general path on SQLite) writes the same
+    events and webhook deliveries: scheduled -> queued -> sending, in order, only for the
+    practice with an active endpoint, even when both practices share the batch."""
+    from praxisbote.messaging import outcomes
+
+    later = timezone.now() + timedelta(minutes=5)
+    ours = create_messages(
+        practice, [MessageSpec(channel="email", to="a@example.at", text="x", send_at=later)]
+    ).messages[0]
+    theirs = create_messages(
+        other_practice,
+        [MessageSpec(channel="email", to="b@example.at", text="y", send_at=later)],
+    ).messages[0]
+    WebhookDelivery.objects.all().delete()  # the creation events' deliveries: not this test
+    past = timezone.now() - timedelta(seconds=1)
+    type(ours).objects.filter(pk__in=[ours.pk, theirs.pk]).update(due_at=past, next_attempt_at=past)
+
+    claimed = outcomes.claim("w-hooks", 10, 60)
+
+    assert {m.pk for m in claimed} == {ours.pk, theirs.pk}
+    for message in (ours, theirs):
+        moves = [
+            (e.from_state, e.to_state, e.detail)
+            for e in DeliveryEvent.objects.filter(message_id=message.pk).order_by("at", "id")
+        ]
+        assert moves[1:] == [
+            ("scheduled", "queued", "due"),
+            ("queued", "sending", "claimed by w-hooks"),
+        ]
+    queued = WebhookDelivery.objects.order_by("event_id").select_related("event")
+    assert [(d.practice_id, d.event.message_id, d.event.to_state) for d in queued] == [
+        (practice.pk, ours.pk, "queued"),
+        (practice.pk, ours.pk, "sending"),
+    ]
+    assert all(d.attempts == 0 and d.delivered_at is None for d in queued)
+
+
 def test_a_rolled_back_change_queues_no_webhook(practice, receiver, hook):
     from django.db import transaction
 

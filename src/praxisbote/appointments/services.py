@@ -6,9 +6,10 @@ never saved without its confirmation and reminders, nor the other way round.
 
 Stale reminders (APT-3): a move locks the appointment row, bumps ``version`` and
 ``times_changed_at`` and cancels the pending (scheduled/queued) confirmation and
-reminders at once. A reminder the worker already claimed is not touched here: the
-worker's hand-over (``handover.drop_stale``) locks the same row and drops every message
-written before the last change of times, so the two are serialised by that row lock.
+reminders at once. A reminder the worker already claimed is not touched here: right
+before the hand-over, the worker (``handover.drop_stale``) drops every message written
+before the last committed change of times; one still in flight when the move commits is
+reported in ``Written.in_flight``.
 """
 
 from __future__ import annotations

@@ -66,9 +66,10 @@ def hand_over(worker_id: str, messages: list[Message]) -> list[Message]:
     return messages
 
 
-# Columns the worker reads from a claimed message (hand-over checks, delivery, recording,
-# metrics, billing); any other attribute loads from the database on first access, like a
-# deferred field - one query per message, so add here what a new reader needs.
+# Columns the worker reads from a claimed message (delivery, recording, metrics, billing);
+# any other attribute loads from the database on first access, like a deferred field - one
+# query per message, so add here what a new reader needs. (Hand-over checks compare times
+# in the database and need none of them; every timestamp costs ~5 µs to load in Python.)
 _CLAIMED_COLUMNS = (
     "id",
     "practice_id",
@@ -76,7 +77,6 @@ _CLAIMED_COLUMNS = (
     "kind",
     "appointment_id",
     "campaign_id",
-    "created_at",
     "channel",
     "recipient",
     "subject",
@@ -96,11 +96,17 @@ _CLAIMED_COLUMNS = (
 )
 
 # One statement: pick due rows in order (skipping rows other workers hold), move the ready
-# ones to ``sending`` and return what the worker needs. "Ready" is what the general path
-# would claim without further work: holding its credit reservation or free for its channel
-# (scheduled or queued: a due reminder by e-mail needs nothing but the two transitions).
-# ``picked.state`` is the state before, for the events. The rest stays locked by this
-# transaction for the general path.
+# ones to ``sending``, write their protocol events and the integrators' status webhooks, and
+# return what the worker needs. "Ready" is what the general path would claim without
+# further work: holding its credit reservation or free for its channel (scheduled or
+# queued: a due reminder by e-mail needs nothing but the two transitions). The rest stays
+# locked by this transaction for the general path.
+#
+# The events are those ``states.record`` writes for the general path: (scheduled -> queued
+# "due") then queued -> sending, at the same moment, inserted in that order so that their
+# ids keep the protocol's order; a webhook delivery per event for practices with an active
+# endpoint (``webhooks.queue_for_events``). All in one snapshot, so an endpoint is either
+# seen by the whole batch or by none of it.
 _CLAIM_READY_SQL = """
 WITH picked AS (
     SELECT id, state FROM messaging_message
@@ -108,22 +114,41 @@ WITH picked AS (
     ORDER BY next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-)
-UPDATE messaging_message AS m
-SET state = 'sending', updated_at = %(now)s, lease_until = %(lease)s,
-    worker_id = %(worker)s, attempts = m.attempts + 1
-FROM picked
-WHERE m.id = picked.id AND (
-    m.reserved OR NOT EXISTS (
-        SELECT 1 FROM billing_creditaccount AS a
-        WHERE a.practice_id = m.practice_id AND CASE m.channel
-            WHEN 'email' THEN a.price_email
-            WHEN 'sms' THEN a.price_sms
-            WHEN 'threema' THEN a.price_threema
-        END > 0
+), claimed AS (
+    UPDATE messaging_message AS m
+    SET state = 'sending', updated_at = %(now)s, lease_until = %(lease)s,
+        worker_id = %(worker)s, attempts = m.attempts + 1
+    FROM picked
+    WHERE m.id = picked.id AND (
+        m.reserved OR NOT EXISTS (
+            SELECT 1 FROM billing_creditaccount AS a
+            WHERE a.practice_id = m.practice_id AND CASE m.channel
+                WHEN 'email' THEN a.price_email
+                WHEN 'sms' THEN a.price_sms
+                WHEN 'threema' THEN a.price_threema
+            END > 0
+        )
     )
+    RETURNING {columns}, picked.state AS was
+), events AS (
+    INSERT INTO messaging_deliveryevent (message_id, at, from_state, to_state, detail, payload)
+    SELECT c.id, %(now)s, t.from_state, t.to_state, t.detail, NULL
+    FROM claimed AS c
+    CROSS JOIN (
+        VALUES (1, 'scheduled', 'queued', 'due'), (2, 'queued', 'sending', %(detail)s)
+    ) AS t (step, from_state, to_state, detail)
+    WHERE t.step = 2 OR c.was = 'scheduled'
+    ORDER BY c.id, t.step
+    RETURNING id, message_id
+), hooks AS (
+    INSERT INTO messaging_webhookdelivery
+        (practice_id, event_id, attempts, next_attempt_at, delivered_at, last_error, lease_until)
+    SELECT c.practice_id, e.id, 0, %(now)s, NULL, '', NULL
+    FROM events AS e
+    JOIN claimed AS c ON c.id = e.message_id
+    JOIN messaging_webhookendpoint AS w ON w.practice_id = c.practice_id AND w.active
 )
-RETURNING {columns}, picked.state
+SELECT {fields} FROM claimed
 """
 
 
@@ -131,16 +156,16 @@ def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
     """Take up to ``limit`` due messages: state ``sending``, leased to ``worker_id``.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim side by side; messages
-    ready to send are claimed by one statement (``_claim_ready``), the others (scheduled,
-    credit to reserve) go the general way below. SQLite: the transaction takes the single
-    write lock at BEGIN (IMMEDIATE), so claims queue up.
+    ready to send are claimed by one statement (``_claim_ready``), the others (credit to
+    reserve) go the general way below. SQLite: the transaction takes the single write lock
+    at BEGIN (IMMEDIATE), so claims queue up.
     """
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds)
     with transaction.atomic():
         ready: list[Message] = []
         if connection.vendor == "postgresql":
-            _plan_ordered_claim()
+            _tune_claim_transaction()
             ready = _claim_ready(worker_id, limit, now, lease)
         if len(ready) == limit:
             return ready
@@ -150,33 +175,29 @@ def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Message]:
 def _claim_ready(worker_id: str, limit: int, now, lease) -> list[Message]:
     """Claim, in one statement, due messages that need nothing but the move to ``sending``.
 
-    The general path loads whole rows as model instances, updates them by id and costs
-    three round trips; here the database picks, locks and updates the rows and returns
-    only the columns the worker reads. The events are the same: (scheduled -> queued "due")
-    queued -> sending.
+    The general path loads whole rows as model instances, updates them by id, builds the
+    events in Python and costs several round trips; here the database picks, locks, updates
+    and records, and returns only the columns the worker reads.
     """
+    sql = _CLAIM_READY_SQL.format(
+        columns=", ".join(f"m.{c}" for c in _CLAIMED_COLUMNS),
+        fields=", ".join(_CLAIMED_COLUMNS),
+    )
+    params = {
+        "now": now,
+        "limit": limit,
+        "lease": lease,
+        "worker": worker_id,
+        "detail": f"claimed by {worker_id}",
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_READY_SQL.format(columns=", ".join(f"m.{c}" for c in _CLAIMED_COLUMNS)),
-            {"now": now, "limit": limit, "lease": lease, "worker": worker_id},
-        )
-        fetched = cursor.fetchall()
-    if not fetched:
-        return []
-    rows = loaded(Message, _CLAIMED_COLUMNS, [r[:-1] for r in fetched])
-    was_scheduled = [r[-1] == State.SCHEDULED for r in fetched]
+        cursor.execute(sql, params)
+        rows = loaded(Message, _CLAIMED_COLUMNS, cursor.fetchall())
     for row in rows:  # what the statement set, without sending it back
         row.__dict__.update(
             state=State.SENDING, lease_until=lease, worker_id=worker_id, updated_at=now
         )
     _attach_practices(rows)
-    detail = f"claimed by {worker_id}"
-    events = []
-    for message, scheduled in zip(rows, was_scheduled, strict=True):
-        if scheduled:  # the general path's _queue_scheduled, as an event of the same moment
-            events.append(states.event_for(message, State.SCHEDULED, State.QUEUED, "due", at=now))
-        events.append(states.event_for(message, State.QUEUED, State.SENDING, detail, at=now))
-    states.record(events)
     return rows
 
 
@@ -212,19 +233,26 @@ def _claim_general(worker_id: str, limit: int, now, lease) -> list[Message]:
     )
 
 
-def _plan_ordered_claim() -> None:
-    """Make the claim walk the partial ``msg_claim`` index in order and stop after ``limit``.
+def _tune_claim_transaction() -> None:
+    """Settings for this claim's transaction only (``SET LOCAL``).
 
-    Right after a large batch is enqueued the table's statistics still say "nearly empty"
-    (autovacuum has not analysed it yet). The planner then reads every queued row through a
-    bitmap scan and sorts them all (``FOR UPDATE`` rules out a top-N sort): each claim of
-    500 costs as much as the whole queue, 10 ms at 10,000 queued and ten times that at
-    100,000. The ordered index scan reads only the rows it returns (0.5 ms for 500). Only
-    for this transaction (``SET LOCAL``). Not ``enable_sort = off``: a plan that must sort
-    anyway then costs "disabled" (10^10), and that cost starts JIT compilation (50-170 ms).
+    ``enable_bitmapscan = off`` makes the claim walk the partial ``msg_claim`` index in
+    order and stop after ``limit``. Right after a large batch is enqueued the table's
+    statistics still say "nearly empty" (autovacuum has not analysed it yet). The planner
+    then reads every queued row through a bitmap scan and sorts them all (``FOR UPDATE``
+    rules out a top-N sort): each claim of 500 costs as much as the whole queue, 10 ms at
+    10,000 queued and ten times that at 100,000. The ordered index scan reads only the rows
+    it returns (0.5 ms for 500). Not ``enable_sort = off``: a plan that must sort anyway
+    then costs "disabled" (10^10), and that cost starts JIT compilation (50-170 ms).
+
+    ``synchronous_commit = off``: the claim's commit does not wait for its WAL to reach
+    the disk (a flush per batch, 5-6 ms here). Nothing can be sent twice because of it: a
+    claim lost in a crash is a message back in ``scheduled``/``queued``, the same as a claim
+    whose lease ran out, and the outcome of any hand-over is recorded by a synchronous
+    commit, which flushes all earlier WAL - this claim included - first.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL synchronous_commit = off")
 
 
 def _attach_practices(rows: list[Message]) -> None:
