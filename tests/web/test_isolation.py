@@ -55,7 +55,17 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
         .pk
     ),
     "appointment_id": lambda p: _appointment(p).pk,
+    "rule_id": lambda p: _category_rule(p).pk,
 }
+
+
+def _category_rule(practice: Practice):
+    from praxisbote.appointments.models import ReminderRule
+    from praxisbote.appointments.services import save_rule
+
+    category = save_category(practice, None, {"name": "Regel"})
+    save_rule(practice, category, {"lead_hours": [48]})
+    return ReminderRule.objects.get(practice=practice, category=category)
 
 
 def _appointment(practice: Practice):

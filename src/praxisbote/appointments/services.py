@@ -85,11 +85,19 @@ def rule_for(practice: Practice, patient: Patient) -> Rule:
     return practice_rule(practice)
 
 
+def rule_of(row: ReminderRule) -> Rule:
+    """A stored rule as the services use it, for a page that looked the row up by its id."""
+    return _rule_from(row)
+
+
 def category_rules(practice: Practice) -> list[Rule]:
     return [_rule_from(r) for r in scoped(ReminderRule, practice).filter(category__isnull=False)]
 
 
 def clean_rule(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The one check of a rule's fields. ``PUT /api/v1/reminder-rules`` and the staff UI's
+    reminder rules page both reach it through ``save_rule``, so the same mistake gets the
+    same message (keys: the ``RuleIn`` field names) in both."""
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     if "confirm_on_booking" in data:

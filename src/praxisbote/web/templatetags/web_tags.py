@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from praxisbote.messaging.models import Kind, State
 from praxisbote.patients.models import Notification
 from praxisbote.practices.models import Channel, Language
+from praxisbote.web.rule_forms import lead_label
 
 register = template.Library()
 
@@ -54,6 +55,12 @@ def state_label(code: str) -> str:
 @register.filter
 def kind_label(code: str) -> str:
     return dict(Kind.choices).get(code, code)
+
+
+@register.filter
+def lead_time(hours: int) -> str:
+    """A reminder's lead time: "2 days (48 h)" or "5 hours"."""
+    return lead_label(int(hours))
 
 
 @register.filter

@@ -70,6 +70,51 @@ document.addEventListener("DOMContentLoaded", () => {
     gatewaySelect.addEventListener("change", showGateway);
     showGateway();
   }
+  // Reminder rules: "Add a reminder" and "Remove" for the lead-time rows. Without
+  // JavaScript the page offers one empty row, and emptying a row removes that reminder.
+  for (const box of document.querySelectorAll("[data-lead-times]")) {
+    const list = box.querySelector(".lead-rows");
+    const add = box.querySelector("[data-add-lead]");
+    const first = list && list.querySelector(".lead-row");
+    if (!add || !first) continue; // read-only
+    const base = first.querySelector("input").id.replace(/_\d+$/, "");
+    const blank = first.cloneNode(true);
+    const blankInput = blank.querySelector("input");
+    blankInput.removeAttribute("value");
+    blankInput.removeAttribute("aria-invalid");
+    for (const option of blank.querySelectorAll("option")) option.removeAttribute("selected");
+    blank.querySelector("option").setAttribute("selected", ""); // hours: clones keep attributes
+    const renumber = () => {
+      const rows = list.querySelectorAll(".lead-row");
+      rows.forEach((row, i) => {
+        const n = String(i + 1);
+        const input = row.querySelector("input");
+        input.id = `${base}_${i}`;
+        const label = row.querySelector("label");
+        label.htmlFor = input.id;
+        label.textContent = box.dataset.label.replace("%(n)d", n);
+        row.querySelector("select").setAttribute("aria-label", box.dataset.unitLabel.replace("%(n)d", n));
+      });
+      add.hidden = rows.length >= Number(box.dataset.max);
+    };
+    const wire = (row) => {
+      const remove = row.querySelector("[data-remove-lead]");
+      remove.hidden = false;
+      remove.addEventListener("click", () => { row.remove(); renumber(); add.focus(); });
+    };
+    for (const row of list.querySelectorAll(".lead-row")) {
+      if (row.querySelector("input").getAttribute("value")) wire(row);
+      else row.remove();
+    }
+    add.addEventListener("click", () => {
+      const row = blank.cloneNode(true);
+      list.append(row);
+      wire(row);
+      renumber();
+      row.querySelector("input").focus();
+    });
+    renumber();
+  }
   // After a failed save, take keyboard and screen reader users to the list of problems.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
