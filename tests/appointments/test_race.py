@@ -161,3 +161,35 @@ def test_claimed_reminder_keeps_its_full_timeline(practice, patient):
     moves = [(e.from_state, e.to_state) for e in Message.objects.get(pk=reminder.pk).events.all()]
     assert moves == [("", "scheduled"), ("scheduled", "queued"), ("queued", "sending")]
     assert Message.objects.get(pk=reminder.pk).state == "sending"
+
+
+def test_two_people_creating_the_same_category_rule_both_succeed(practice):
+    """The second insert waits for the first on the unique constraint, fails there and then
+    changes the first one's row instead of answering with an error (was a 500)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions: PostgreSQL (SQLite has one writer)")
+    from praxisbote.appointments.models import ReminderRule
+    from praxisbote.patients.models import PatientCategory
+
+    category = PatientCategory.objects.create(practice=practice, name="Kontrolle")
+    inserted = threading.Event()
+    commit = threading.Event()
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                services.save_rule(practice, category, {"lead_hours": [48]})
+                inserted.set()
+                commit.wait(5)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert inserted.wait(5)
+    threading.Timer(0.3, commit.set).start()  # the second save below waits for this commit
+    rule = services.save_rule(practice, category, {"lead_hours": [72, 24]})
+    holder.join(5)
+    assert rule.lead_hours == [72, 24]
+    rows = ReminderRule.objects.filter(practice=practice, category=category)
+    assert [r.lead_hours for r in rows] == [[72, 24]]

@@ -136,15 +136,21 @@ def save_rule(
     cleaned = clean_rule(data)
     base = practice_rule(practice)
     with transaction.atomic():
-        row = scoped(ReminderRule, practice).filter(category=category).first()
-        if row is None:
-            row = ReminderRule(
-                practice=practice,
+        # get_or_create: two people creating the same rule at once both succeed (the
+        # second insert fails on the unique constraint and then changes the first's row).
+        row, _created = (
+            scoped(ReminderRule, practice)
+            .select_for_update()
+            .get_or_create(
                 category=category,
-                confirm_on_booking=base.confirm_on_booking,
-                lead_hours=base.lead_hours,
-                channels=base.channels,
+                defaults={
+                    "practice": practice,
+                    "confirm_on_booking": base.confirm_on_booking,
+                    "lead_hours": base.lead_hours,
+                    "channels": base.channels,
+                },
             )
+        )
         for name, value in cleaned.items():
             setattr(row, name, value)
         row.updated_at = timezone.now()
