@@ -4,6 +4,7 @@ reminder question on a move (seed 002), copy, cancel, errors next to the field."
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -121,3 +122,36 @@ def test_overview_lists_patients_who_cannot_come(owner_client, patient):
     home = owner_client.get("/").content.decode()
     assert de("Patients who cannot come") in text(home)
     assert f"/appointments/{appointment.pk}/" in home
+
+
+@pytest.mark.parametrize("day", ["2030-02-30", "9999-12-31", "0001-01-01", "morgen"])
+@pytest.mark.parametrize("page", ["/appointments/", "/appointments/week/", "/appointments/new/"])
+def test_an_impossible_day_in_the_address_shows_today_instead_of_an_error(
+    owner_client, practice, page, day
+):
+    """2030-02-30 made ``parse_date`` raise, 9999-12-31 overflowed on "next day": 500."""
+    response = owner_client.get(f"{page}?day={day}")
+    assert response.status_code == 200
+    today = timezone.now().astimezone(ZoneInfo(practice.timezone)).date().isoformat()
+    assert today in response.content.decode()
+
+
+def test_date_and_time_inputs_are_prefilled_in_the_format_a_browser_takes(owner_client, patient):
+    """A date input ignores "11.03.2030" (the German format): the new appointment's day and
+    the move form's current date showed empty in the browser."""
+    import re
+
+    def values(url):
+        page = owner_client.get(url).content.decode()
+        return {
+            name: re.search(rf'<input type="{kind}" name="{name}" value="([^"]*)"', page).group(1)
+            for kind, name in (("date", "date"), ("time", "time"))
+            if re.search(rf'<input type="{kind}" name="{name}" value=', page)
+        }
+
+    assert values("/appointments/new/?day=2030-03-11")["date"] == "2030-03-11"
+    book(owner_client, patient, day="2030-03-11", clock="09:30")
+    appointment = Appointment.objects.get()
+    moved = values(f"/appointments/{appointment.pk}/move/")
+    assert moved == {"date": "2030-03-11", "time": "09:30"}
+    assert values(f"/appointments/{appointment.pk}/copy/")["date"] == "2030-03-18"

@@ -14,11 +14,16 @@ from praxisbote.web.forms import WebForm, _check, _text
 
 
 def _date(label: str) -> forms.DateField:
-    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+    # ISO whatever the language: a date input ignores "11.03.2030" and shows nothing.
+    return forms.DateField(
+        label=label, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
 
 def _time(label: str) -> forms.TimeField:
-    return forms.TimeField(label=label, widget=forms.TimeInput(attrs={"type": "time"}))
+    return forms.TimeField(
+        label=label, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
 
 
 def _duration() -> forms.IntegerField:

@@ -16,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -29,6 +28,7 @@ from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.appointment_forms import AppointmentForm, CancelForm, CopyForm, MoveForm
 from praxisbote.web.auth import practice_required
+from praxisbote.web.dates import parse_day
 
 
 def _today(practice: Practice) -> date:
@@ -43,7 +43,7 @@ def _day_bounds(practice: Practice, day: date) -> tuple[datetime, datetime]:
 @practice_required
 @require_GET
 def day_list(request: HttpRequest, practice: Practice) -> HttpResponse:
-    day = parse_date(request.GET.get("day") or "") or _today(practice)
+    day = parse_day(request.GET.get("day")) or _today(practice)
     start, end = _day_bounds(practice, day)
     rows = list(services.in_range(practice, start=start, end=end))
     groups = services.messages_by_appointment(rows)
@@ -80,7 +80,7 @@ def _flash(request: HttpRequest, written: services.Written, done: str) -> None:
 @practice_required
 def create(request: HttpRequest, practice: Practice) -> HttpResponse:
     initial: dict[str, Any] = {
-        "date": parse_date(request.GET.get("day") or "") or _today(practice),
+        "date": parse_day(request.GET.get("day")) or _today(practice),
         "duration": 30,
         "send_confirmation": True,
         "create_reminders": True,

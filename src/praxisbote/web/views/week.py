@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
 
 from praxisbote.appointments import services
 from praxisbote.appointments.rules import wall_to_utc
 from praxisbote.practices.models import Practice
 from praxisbote.web.auth import practice_required
+from praxisbote.web.dates import parse_day
 
 
 @practice_required
@@ -27,7 +27,7 @@ from praxisbote.web.auth import practice_required
 def week(request: HttpRequest, practice: Practice) -> HttpResponse:
     zone = ZoneInfo(practice.timezone)
     today = timezone.now().astimezone(zone).date()
-    day = parse_date(request.GET.get("day") or "") or today
+    day = parse_day(request.GET.get("day")) or today
     monday = day - timedelta(days=day.weekday())
     days = [monday + timedelta(days=i) for i in range(7)]
     start = wall_to_utc(monday, time.min, zone)
