@@ -6,16 +6,21 @@ messages land next to the field of the same name.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from praxisbote.outreach import mass
+from praxisbote.outreach.mass_cancel import MAX_DAYS
 from praxisbote.patients.models import PatientCategory
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
-from praxisbote.web.forms import WebForm
+from praxisbote.web.dates import FIRST_DAY, LAST_DAY
+from praxisbote.web.forms import DATE_INPUT, WebForm
 
 TRISTATE = [("", _("either")), ("yes", _("yes")), ("no", _("no"))]
 
@@ -204,3 +209,61 @@ class OfferForm(WebForm):
         min_value=1,
         max_value=50,
     )
+
+
+class MassCancelRangeForm(WebForm):
+    """The days of a mass cancellation: a first and a last day (a sick week is Monday to
+    Friday), capped at ``MAX_DAYS`` like the API; optionally one practitioner's only."""
+
+    date_from = forms.DateField(label=_("First day"), required=False, widget=DATE_INPUT)
+    date_to = forms.DateField(label=_("Last day"), required=False, widget=DATE_INPUT)
+    # Free text behind a select: the choices are the practitioners of the chosen days,
+    # known only once the days are valid.
+    practitioner = forms.CharField(
+        label=_("Practitioner"),
+        help_text=_("Only this practitioner's appointments, e.g. when one of you is ill."),
+        required=False,
+        widget=forms.Select,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["date_to"].help_text = gettext(
+            "Empty: only the first day. At most %(n)d days at once."
+        ) % {"n": MAX_DAYS}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if "date_from" in cleaned and first is None:
+            self.add_error("date_from", _("Choose the first day."))
+            return cleaned
+        for name, day in (("date_from", first), ("date_to", last)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                self.add_error(name, _("Enter a day between the years 1900 and 2999."))
+        if self.errors or first is None:
+            return cleaned
+        last = cleaned["date_to"] = last or first
+        if last < first:
+            self.add_error("date_to", _("The last day lies before the first day."))
+        elif (last - first).days + 1 > MAX_DAYS:
+            limit = first + timedelta(days=MAX_DAYS - 1)
+            self.add_error(
+                "date_to",
+                _("At most %(n)d days at once: choose a last day up to %(last)s.")
+                % {"n": MAX_DAYS, "last": date_format(limit, "SHORT_DATE_FORMAT")},
+            )
+        return cleaned
+
+    def days(self) -> list[date]:
+        first, last = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def offer_practitioners(self, names: list[str]) -> None:
+        """The select's choices: everybody, or one of the practitioners of these days."""
+        chosen = self.cleaned_data.get("practitioner") or ""
+        names = sorted(set(names) | ({chosen} - {""}))
+        self.fields["practitioner"].widget.choices = [
+            ("", _("all")),
+            *((n, n) for n in names),
+        ]

@@ -85,7 +85,7 @@ urlpatterns = [
         name="mass_notice_withdraw",
     ),
     path("appointments/week/", week.week, name="appointments_week"),
-    path("appointments/mass-cancel/", outreach.mass_cancel_day, name="mass_cancel_day"),
+    path("appointments/mass-cancel/", outreach.mass_cancel_days, name="mass_cancel"),
     path(
         "mass-cancellations/<uuid:cancellation_id>/",
         outreach.mass_cancellation_detail,

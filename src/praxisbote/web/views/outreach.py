@@ -6,7 +6,7 @@ only what the confirmed preview showed (its fingerprint travels in a hidden fiel
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -15,8 +15,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from praxisbote.billing import services as billing
@@ -36,6 +36,7 @@ from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.web.auth import practice_required, require_owner
 from praxisbote.web.outreach_forms import (
+    MassCancelRangeForm,
     MassNoticeForm,
     OfferForm,
     OutreachSettingsForm,
@@ -240,64 +241,185 @@ def patient_recall(request: HttpRequest, practice: Practice, patient_id: Any) ->
 
 
 @practice_required
-def mass_cancel_day(request: HttpRequest, practice: Practice) -> HttpResponse:
-    """APT-6 for one day: every booked appointment with the channel its patient would be
-    told by; untick to keep, choose another channel or none per patient (expert mode)."""
-    day = parse_date(request.POST.get("day") or request.GET.get("day") or "")
-    day = day or timezone.localdate()
+def mass_cancel_days(request: HttpRequest, practice: Practice) -> HttpResponse:
+    """APT-6 for one or more days: every booked appointment, grouped by day, with the
+    channel its patient would be told by; untick to keep, choose another channel or none
+    per patient (expert mode).
+
+    A POST cancels, unless it came from a day's "all"/"none" button (``select``) or from
+    Enter in a text field (``refresh``): those only show the page again with the boxes
+    as asked, which is how the page works without JavaScript.
+    """
+    source = request.POST if request.method == "POST" else request.GET
+    form = MassCancelRangeForm(_range_data(source))
+    if not form.is_valid():
+        return _mass_cancel_page(request, practice, form, [], _Ticks(None, {}), {})
+    days = form.days()
+    planned = mass_cancel.plan(practice, days).rows
+    form.offer_practitioners([r.appointment.practitioner for r in planned])
+    who = form.cleaned_data.get("practitioner") or ""
+    rows = [r for r in planned if not who or r.appointment.practitioner == who]
+    ticks = _Ticks.read(request, rows)
     errors: dict[str, list[str]] = {}
-    chosen: set[str] | None = None
-    overrides: dict[str, str] = {}
-    if request.method == "POST":
-        chosen = set(request.POST.getlist("appointment"))
+    if request.method == "POST" and "select" in request.POST:
+        ticks.select(request.POST["select"], rows)
+    elif request.method == "POST" and "refresh" not in request.POST:
+        try:
+            done = _cancel(request, practice, days, rows, ticks)
+        except ValidationError as exc:
+            errors = exc.message_dict
+            rows = _still_booked(practice, days, rows)
+        else:
+            messages.success(request, _cancelled_text(done))
+            return redirect("web:mass_cancellation_detail", cancellation_id=done.pk)
+    return _mass_cancel_page(request, practice, form, rows, ticks, errors)
+
+
+def _cancelled_text(done: MassCancellation) -> str:
+    """Patients, not messages: a patient with two appointments gets two notices."""
+    told = _patients_told(done)
+    return " ".join(
+        (
+            ngettext(
+                "%(n)d appointment was cancelled.",
+                "%(n)d appointments were cancelled.",
+                done.cancelled,
+            )
+            % {"n": done.cancelled},
+            ngettext("%(n)d patient is being told.", "%(n)d patients are being told.", told)
+            % {"n": told},
+        )
+    )
+
+
+def _patients_told(done: MassCancellation) -> int:
+    return len({row["patient_id"] for row in done.report if row["message_id"]})
+
+
+def _range_data(source: Any) -> dict[str, str]:
+    """The range form's data; ``?day=`` (the day list's link) is a range of one day."""
+    if "date_from" in source:
+        first = source.get("date_from", "")
+    else:
+        first = source.get("day") or timezone.localdate().isoformat()
+    return {
+        "date_from": first,
+        "date_to": source.get("date_to", ""),
+        "practitioner": source.get("practitioner", ""),
+    }
+
+
+class _Ticks:
+    """Which appointments are ticked and each patient's expert-mode channel."""
+
+    def __init__(self, chosen: set[str] | None, overrides: dict[str, str]) -> None:
+        self.chosen = chosen  # None: nothing posted yet, everything ticked
+        self.overrides = overrides
+
+    @classmethod
+    def read(cls, request: HttpRequest, rows: list[mass_cancel.Row]) -> _Ticks:
+        if request.method != "POST":
+            return cls(None, {})
+        shown = {str(r.appointment.pk) for r in rows}
         overrides = {
             key.removeprefix("channel_"): value
             for key, value in request.POST.items()
             if key.startswith("channel_") and value and value != "auto"
         }
-        try:
-            if not chosen:
-                raise ValidationError({"appointment_ids": _("Tick at least one appointment.")})
-            done = mass_cancel.cancel(
-                practice,
-                [day],
-                sorted(chosen),
-                overrides,
-                notify=bool(request.POST.get("notify")),
-                waiting_list=bool(request.POST.get("waiting_list")),
-                wishes=(request.POST.get("wishes") or "").strip(),
-                created_by=request.user.email,  # type: ignore[union-attr]
-            )
-        except ValidationError as exc:
-            errors = exc.message_dict
-        else:
-            messages.success(
-                request,
-                _("%(n)d appointments were cancelled; %(m)d patients are being told.")
-                % {"n": done.cancelled, "m": done.notified},
-            )
-            return redirect("web:mass_cancellation_detail", cancellation_id=done.pk)
-    planned = mass_cancel.plan(practice, [day])
-    rows = [
-        {
-            "row": row,
-            "checked": chosen is None or str(row.appointment.pk) in chosen,
-            "override": overrides.get(str(row.appointment.patient_id), "auto"),
-            "error": " ".join(errors.get(f"overrides.{row.appointment.patient_id}", [])),
-            "reason": mass_cancel.REASONS.get(row.reason, ""),
-        }
-        for row in planned.rows
-    ]
-    general = [m for k, ms in errors.items() if not k.startswith("overrides.") for m in ms]
+        return cls(set(request.POST.getlist("appointment")) & shown, overrides)
+
+    def ticked(self, row: mass_cancel.Row) -> bool:
+        return self.chosen is None or str(row.appointment.pk) in self.chosen
+
+    def select(self, value: str, rows: list[mass_cancel.Row]) -> None:
+        """``all:2030-03-11`` / ``none:2030-03-11``: tick or untick that day's boxes."""
+        what, _sep, day = value.partition(":")
+        ids = {str(r.appointment.pk) for r in rows if _local_day(r).isoformat() == day}
+        chosen = set(self.chosen or ())
+        self.chosen = chosen | ids if what == "all" else chosen - ids
+
+    def overrides_for_chosen(self, rows: list[mass_cancel.Row]) -> dict[str, str]:
+        """Expert-mode choices of patients with a ticked appointment: a channel chosen for
+        an appointment that was then kept is no reason to refuse the cancellation."""
+        patients = {str(r.appointment.patient_id) for r in rows if self.ticked(r)}
+        return {p: c for p, c in self.overrides.items() if p in patients}
+
+
+def _cancel(
+    request: HttpRequest,
+    practice: Practice,
+    days: list[date],
+    rows: list[mass_cancel.Row],
+    ticks: _Ticks,
+) -> MassCancellation:
+    if not ticks.chosen:
+        raise ValidationError({"appointment_ids": _("Tick at least one appointment.")})
+    return mass_cancel.cancel(
+        practice,
+        days,
+        sorted(ticks.chosen),
+        ticks.overrides_for_chosen(rows),
+        notify=bool(request.POST.get("notify")),
+        waiting_list=bool(request.POST.get("waiting_list")),
+        wishes=(request.POST.get("wishes") or "").strip(),
+        created_by=request.user.email,  # type: ignore[union-attr]
+    )
+
+
+def _still_booked(
+    practice: Practice, days: list[date], rows: list[mass_cancel.Row]
+) -> list[mass_cancel.Row]:
+    """After a refusal, the rows again as they are now (a colleague may have cancelled)."""
+    shown = {r.appointment.pk for r in rows}
+    return [r for r in mass_cancel.plan(practice, days).rows if r.appointment.pk in shown]
+
+
+def _local_day(row: mass_cancel.Row) -> date:
+    return timezone.localtime(row.appointment.start).date()
+
+
+def _mass_cancel_page(
+    request: HttpRequest,
+    practice: Practice,
+    form: MassCancelRangeForm,
+    rows: list[mass_cancel.Row],
+    ticks: _Ticks,
+    errors: dict[str, list[str]],
+) -> HttpResponse:
+    days = form.days() if form.is_valid() else []
+    by_day: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
+    first_day: dict[str, date] = {}
+    for row in rows:
+        patient, day = str(row.appointment.patient_id), _local_day(row)
+        first = patient not in first_day  # the patient's expert-mode select is in this row
+        first_day.setdefault(patient, day)
+        by_day.setdefault(day, []).append(
+            {
+                "row": row,
+                "checked": ticks.ticked(row),
+                "first": first,
+                "first_day": first_day[patient],
+                "override": ticks.overrides.get(patient, "auto"),
+                "error": " ".join(errors.get(f"overrides.{patient}", [])) if first else "",
+                "reason": mass_cancel.REASONS.get(row.reason, ""),
+            }
+        )
+    post = request.POST if request.method == "POST" else {}
     context = {
-        "day": day,
-        "rows": rows,
-        "general_errors": general,
+        "form": form,
+        "days": days,
+        "groups": [(day, items) for day, items in by_day.items() if items],
+        "empty_days": [day for day, items in by_day.items() if not items],
+        "count": len(rows),
+        "general_errors": [
+            m for k, ms in errors.items() if not k.startswith("overrides.") for m in ms
+        ],
+        "override_errors": [i for items in by_day.values() for i in items if i["error"]],
         "has_errors": bool(errors),
         "channels": [(c, label) for c, label in Channel.choices if practice.channel_enabled(c)],
-        "notify": request.method != "POST" or bool(request.POST.get("notify")),
-        "waiting_list": bool(request.POST.get("waiting_list")),
-        "wishes": request.POST.get("wishes") or "",
+        "notify": request.method != "POST" or bool(post.get("notify")),
+        "waiting_list": bool(post.get("waiting_list")),
+        "wishes": post.get("wishes") or "",
     }
     return render(request, "web/outreach/mass_cancel.html", context)
 
@@ -307,12 +429,25 @@ def mass_cancel_day(request: HttpRequest, practice: Practice) -> HttpResponse:
 def mass_cancellation_detail(
     request: HttpRequest, practice: Practice, cancellation_id: Any
 ) -> HttpResponse:
+    """The report: per day who was told how, and first of all whom to call."""
     done = get_scoped_or_404(MassCancellation, practice, pk=cancellation_id)
-    rows = [
-        {**entry, "reason_text": str(mass_cancel.REASONS.get(entry["reason"], entry["reason"]))}
-        for entry in done.report
-    ]
-    return render(request, "web/outreach/mass_cancellation.html", {"done": done, "rows": rows})
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for entry in done.report:
+        start = timezone.localtime(datetime.fromisoformat(entry["start"]))
+        row = {
+            **entry,
+            "start": start,
+            "reason_text": str(mass_cancel.REASONS.get(entry["reason"], entry["reason"])),
+        }
+        by_day.setdefault(start.date(), []).append(row)
+    rows = [row for items in by_day.values() for row in items]
+    context = {
+        "done": done,
+        "groups": list(by_day.items()),
+        "told": _patients_told(done),
+        "to_call": [r for r in rows if not r["message_id"] and r["reason"] != "notify_off"],
+    }
+    return render(request, "web/outreach/mass_cancellation.html", context)
 
 
 # ---------------------------------------------------------------- waiting list

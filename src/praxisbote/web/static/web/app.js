@@ -115,6 +115,18 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     renumber();
   }
+  // Mass cancellation: a day's "all" / "none" ticks its boxes here; without JavaScript the
+  // button asks the server to show the page again with them ticked.
+  for (const button of document.querySelectorAll("form.mass-cancel button[data-select]")) {
+    button.addEventListener("click", (event) => {
+      const day = document.getElementById(button.dataset.day);
+      if (!day) return;
+      event.preventDefault();
+      for (const box of day.querySelectorAll("input[name=appointment]")) {
+        box.checked = button.dataset.select === "all";
+      }
+    });
+  }
   // After a failed save, take keyboard and screen reader users to the list of problems.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
