@@ -89,10 +89,67 @@ def reminder_due(start: datetime, lead_hours: int, quiet: QuietHours) -> datetim
     return due
 
 
+def outside_quiet(moment: datetime, quiet: QuietHours) -> datetime:
+    """``moment`` in UTC, or the end of the quiet period it falls into.
+
+    The rule for every automatic message that answers nothing urgent (mass notices,
+    recalls, birthday greetings, waiting-list offers): it waits for the morning, it is
+    neither dropped nor sent at night.
+    """
+    end = quiet.period_end(moment)
+    return end if end is not None else moment.astimezone(UTC)
+
+
 def confirmation_due(now: datetime, quiet: QuietHours) -> datetime:
     """A confirmation is an answer to the booking: now, or when the quiet period ends."""
+    return outside_quiet(now, quiet)
+
+
+def next_quiet_start(moment: datetime, quiet: QuietHours) -> datetime | None:
+    """The UTC start of the first quiet period that begins after ``moment``."""
+    if quiet.start == quiet.end:
+        return None
+    day = moment.astimezone(quiet.zone).date()
+    for offset in (0, 1, 2):
+        begin = wall_to_utc(day + timedelta(days=offset), quiet.start, quiet.zone)
+        if begin > moment:
+            return begin
+    return None  # pragma: no cover - one of three consecutive days always has a start
+
+
+def urgent_due(now: datetime, appointment_start: datetime, quiet: QuietHours) -> datetime:
+    """When a cancellation notice goes out: at once, unless it can wait for the morning.
+
+    A notice for an appointment that starts before the next quiet period begins (the
+    coming day, e.g. tomorrow 08:30 when it is 23:00 now) goes out at once, also at
+    night: waiting until 08:00 could be too late. A notice for a later appointment
+    waits until the current quiet period ends.
+    """
     end = quiet.period_end(now)
-    return end if end is not None else now.astimezone(UTC)
+    if end is None:
+        return now.astimezone(UTC)
+    following = next_quiet_start(end, quiet)
+    if following is None or appointment_start < following:
+        return now.astimezone(UTC)
+    return end
+
+
+def daily_moment(day: date, hour: int, quiet: QuietHours) -> datetime:
+    """When a once-a-day job (birthday greetings, recalls) is due on ``day``, in UTC.
+
+    ``hour`` o'clock practice time; when that lies in the quiet hours (they were changed
+    after the hour was chosen) the end of that quiet period if it ends the same day,
+    else the end of the night's quiet period of that day (the morning). Never inside
+    the quiet hours, and always on ``day``, so the job can still find the day's patients.
+    """
+    wanted = wall_to_utc(day, time(hour), quiet.zone)
+    end = quiet.period_end(wanted)
+    if end is None:
+        return wanted
+    if end.astimezone(quiet.zone).date() == day:
+        return end
+    midnight = wall_to_utc(day, time.min, quiet.zone)
+    return outside_quiet(midnight, quiet)
 
 
 def reminder_times(
