@@ -21,6 +21,17 @@ def make_patient(practice, last_name: str, *, channels=None, consented=(), **fie
 
 
 @pytest.fixture
+def keep_language():
+    """Requests through the test client activate a language and leave it active; tests
+    that make them use this so that later tests see the language they started with."""
+    from django.utils import translation
+
+    language = translation.get_language()
+    yield
+    translation.activate(language) if language else translation.deactivate()
+
+
+@pytest.fixture
 def sms_practice(practice):
     practice.sms_enabled = True
     practice.save()
@@ -30,3 +41,24 @@ def sms_practice(practice):
 @pytest.fixture
 def category(practice):
     return save_category(practice, None, {"name": "Prophylaxe", "channels": ["sms", "email"]})
+
+
+def no_quiet_hours(practice) -> None:
+    """Tests that send "now" and drain must not depend on the hour they run at."""
+    from datetime import time
+
+    practice.quiet_hours_start = practice.quiet_hours_end = time(0, 0)
+    practice.save(update_fields=["quiet_hours_start", "quiet_hours_end"])
+
+
+def quiet_now(practice):
+    """Quiet hours from an hour ago to an hour from now (practice time): the current moment
+    is quiet whenever the test runs. Returns when they end (UTC)."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(ZoneInfo(practice.timezone)).replace(second=0, microsecond=0)
+    practice.quiet_hours_start = (local - timedelta(hours=1)).time()
+    practice.quiet_hours_end = (local + timedelta(hours=1)).time()
+    practice.save(update_fields=["quiet_hours_start", "quiet_hours_end"])
+    return (local + timedelta(hours=1)).astimezone(UTC)

@@ -6,13 +6,19 @@ from decimal import Decimal
 
 import pytest
 from tests.messaging.conftest import drain
-from tests.outreach.conftest import make_patient
+from tests.outreach.conftest import make_patient, no_quiet_hours
 
 from praxisbote.billing.services import add_credit
 from praxisbote.messaging.models import Kind, Message, State
 from praxisbote.outreach.models import MassNotice
 
 TEXT = "Die Praxis ist vom 23.12. bis 6.1. geschlossen. Vertretung: Tel. 01 5559876"
+
+
+@pytest.fixture(autouse=True)
+def _daytime(practice):
+    """These tests send "now"; the quiet hours have their own tests (test_quiet_hours.py)."""
+    no_quiet_hours(practice)
 
 
 def body(**extra):

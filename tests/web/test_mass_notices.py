@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.outreach.conftest import make_patient
+import pytest
+from tests.outreach.conftest import make_patient, no_quiet_hours
 
 from praxisbote.messaging.models import Message
 from praxisbote.outreach.models import MassNotice
@@ -12,6 +13,12 @@ from praxisbote.outreach.models import MassNotice
 from .helpers import field_error, hidden_field_error, input_value, text
 
 TEXT = "Die Praxis bleibt am 24.12. geschlossen."
+
+
+@pytest.fixture(autouse=True)
+def _daytime(practice):
+    """These tests send "now"; the quiet hours have their own tests (test_quiet_hours.py)."""
+    no_quiet_hours(practice)
 
 
 def _form(**extra):

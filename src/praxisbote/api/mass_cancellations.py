@@ -42,6 +42,11 @@ class ReportRowOut(Schema):
     overridden: bool
     message_id: UUID | None
     reason: str
+    held_until: datetime | None = Field(
+        None,
+        description="The notice waits for the end of the quiet hours (the appointment is "
+        "later than the coming day); null: it goes out at once, also at night.",
+    )
 
 
 class PreviewOut(Schema):

@@ -97,6 +97,14 @@ class PreviewOut(Schema):
     sample: list[RecipientOut]
     skipped_sample: list[RecipientOut]
     fingerprint: str
+    send_at: datetime | None = Field(
+        None, description="When the notice goes out; null: at once. Never in quiet hours."
+    )
+    held_for_quiet_hours: bool = Field(
+        False,
+        description="true: asked for during the practice's quiet hours, so it waits until "
+        "they end (send_at).",
+    )
 
 
 class MassNoticeOut(Schema):
@@ -111,6 +119,7 @@ class MassNoticeOut(Schema):
     skipped: dict[str, int]
     cost: Decimal
     send_at: datetime | None
+    held_for_quiet_hours: bool
     created_by: str
     created_at: datetime
 
@@ -171,6 +180,8 @@ def preview_body(planned: mass.Preview) -> dict[str, Any]:
         "sample": [_person(p, ch) for p, ch in selection.recipients[: mass.SAMPLE_SIZE]],
         "skipped_sample": [_person(p, reason=r) for p, r in selection.skipped_sample],
         "fingerprint": planned.fingerprint,
+        "send_at": planned.send_at,
+        "held_for_quiet_hours": planned.held_for_quiet_hours,
     }
 
 
@@ -204,8 +215,8 @@ def send(request: HttpRequest, payload: SendIn):
             409,
             _("The selection changed"),
             _(
-                "Recipients, channels or text differ from the preview; preview again and "
-                "confirm the new figures."
+                "Recipients, channels, text or sending time (quiet hours) differ from the "
+                "preview; preview again and confirm the new figures."
             ),
             slug="preview-outdated",
         ) from exc

@@ -335,7 +335,10 @@ def send_cancellation(appointment: Appointment, written: Written) -> None:
             _("The patient could not be told: no channel with consent. Please call.")
         )
         return
-    spec = _spec(appointment, Kind.CANCELLATION, channel, timezone.now() + WRITE_AHEAD)
+    # Urgent: at once, also at night, unless the appointment is later than the coming day.
+    now = timezone.now()
+    due = rules.urgent_due(now, appointment.start, rules.quiet_hours_of(practice))
+    spec = _spec(appointment, Kind.CANCELLATION, channel, max(due, now + WRITE_AHEAD))
     written.messages.extend(create_messages(practice, [spec]).messages)
 
 

@@ -4,9 +4,11 @@ Why this shape:
 
 * The periodic job (``messaging.jobs``, under the database lock) runs every few minutes;
   a practice is due once its local clock has passed the chosen hour on that day and it is
-  not inside its quiet hours. A worker that was down at 09:00 still greets at 11:00 the
-  same day; a day missed completely is not made up the next day (a late greeting reads
-  as a mistake).
+  not inside its quiet hours. The hour is checked against the quiet hours when it is
+  saved; if the quiet hours change later, the greeting moves out of them (to their end
+  that day, else to the morning's end) instead of never going out. A worker that was
+  down at 09:00 still greets at 11:00 the same day; a day missed completely is not made
+  up the next day (a late greeting reads as a mistake).
 * "Once a year" is a unique row per (patient, year) written in the same transaction as the
   message: the job lock keeps runs apart, and the constraint still holds when a lock
   expired mid-run or two installations share a database by mistake.
@@ -50,13 +52,29 @@ def celebrated_on(day: date) -> list[tuple[int, int]]:
 
 
 def local_day_if_due(practice: Practice, hour: int, now: datetime) -> date | None:
-    """The practice's date when its clock is past ``hour`` and outside quiet hours."""
+    """The practice's date when its clock is past the day's moment for ``hour`` and
+    outside quiet hours.
+
+    The moment is ``hour`` o'clock, moved out of the quiet hours when they were changed
+    after the hour was chosen (``rules.daily_moment``): a greeting set for 21:00 with
+    quiet hours from 20:00 goes out in the morning instead of never.
+    """
     from praxisbote.appointments import rules
 
-    local = now.astimezone(ZoneInfo(practice.timezone))
-    if local.hour < hour or rules.quiet_hours_of(practice).contains(now):
+    quiet = rules.quiet_hours_of(practice)
+    today = now.astimezone(ZoneInfo(practice.timezone)).date()
+    if now < rules.daily_moment(today, hour, quiet) or quiet.contains(now):
         return None
-    return local.date()
+    return today
+
+
+def send_moment(practice: Practice, now: datetime) -> datetime:
+    """A moment ahead (the worker reserves credit then, MSG-5), never in quiet hours: a
+    run just before they begin must not let the message leave inside them."""
+    from praxisbote.appointments import rules
+    from praxisbote.appointments.services import WRITE_AHEAD
+
+    return rules.outside_quiet(now + WRITE_AHEAD, rules.quiet_hours_of(practice))
 
 
 def channel_for(patient: Patient, notification: str) -> str:
@@ -119,7 +137,6 @@ def greet(patient: Patient, year: int, now: datetime) -> bool:
 
 
 def _write_message(row: BirthdayGreeting, patient: Patient, channel: str, now: datetime) -> None:
-    from praxisbote.appointments.services import WRITE_AHEAD
     from praxisbote.texts.rendering import render
 
     practice = patient.practice
@@ -134,7 +151,7 @@ def _write_message(row: BirthdayGreeting, patient: Patient, channel: str, now: d
         html=out.html if email else "",
         # Scheduled a moment ahead: the worker reserves credit when it takes it, so a low
         # balance delays the greeting instead of failing it (MSG-5).
-        send_at=now + WRITE_AHEAD,
+        send_at=send_moment(practice, now),
         kind=Kind.BIRTHDAY,
     )
     try:

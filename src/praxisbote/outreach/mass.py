@@ -14,6 +14,10 @@ Why this shape:
 * Sending writes through ``messaging.services.create_messages`` with ``batch=True`` (the
   path of ``POST /messages/batch``), all messages carrying the notice's id as
   ``campaign_id``, in one transaction with the ``MassNotice`` row: all or nothing.
+* Quiet hours: a mass notice is automatic (PAT-4) and never urgent, so one sent (or
+  scheduled) inside the practice's quiet hours is held until they end: not dropped, not
+  sent at night. The preview says so ("goes out at 08:00"), and the sending time is part
+  of the fingerprint, so a preview of 19:55 confirmed at 20:05 is shown again.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from jinja2 import meta
 
+from praxisbote.appointments import rules
 from praxisbote.billing import services as billing
 from praxisbote.billing.models import CreditAccount, FreeQuota
 from praxisbote.messaging import services
@@ -348,6 +353,18 @@ def price(practice: Practice, rendered: Rendered, by_channel: Mapping[str, int])
     }
 
 
+def schedule(
+    practice: Practice, send_at: datetime | None, now: datetime | None = None
+) -> tuple[datetime | None, bool]:
+    """(when the notice goes out, whether the quiet hours moved it); None: at once."""
+    now = now or timezone.now()
+    moment = send_at if send_at is not None and send_at > now else now
+    shifted = rules.outside_quiet(moment, rules.quiet_hours_of(practice))
+    if shifted > moment:
+        return shifted, True
+    return send_at, False
+
+
 def fingerprint(selection: Selection, rendered: Rendered, send_at: datetime | None) -> str:
     digest = hashlib.sha256()
     for patient, channel in sorted(selection.recipients, key=lambda r: str(r[0].pk)):
@@ -364,7 +381,8 @@ class Preview:
     fingerprint: str
     content: Content
     channels: list[str]
-    send_at: datetime | None
+    send_at: datetime | None  # when it goes out (None: at once), after the quiet hours
+    held_for_quiet_hours: bool = False
 
 
 def preview(
@@ -374,11 +392,13 @@ def preview(
     channels: Sequence[str],
     order: str = "patient",
     send_at: datetime | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Preview:
     """What a send would do, without writing anything (BIL-5: the cost before sending)."""
     content, chosen = clean(practice, content, channels, order)
     audience = clean_audience(practice, audience)
-    send_at = _clean_send_at(send_at)
+    send_at, held = schedule(practice, _clean_send_at(send_at), now)
     rendered = render(practice, content)
     selection = select(practice, audience, chosen, order)
     return Preview(
@@ -389,6 +409,7 @@ def preview(
         content=content,
         channels=chosen,
         send_at=send_at,
+        held_for_quiet_hours=held,
     )
 
 
@@ -415,6 +436,7 @@ def send(
     created_by: str = "",
     idempotency_key: str = "",
     request_hash: str = "",
+    now: datetime | None = None,
 ) -> tuple[MassNotice, bool]:
     """Write the notice and all its messages in one transaction; (notice, replayed).
 
@@ -423,7 +445,7 @@ def send(
     """
     if idempotency_key and (replay := _replay(practice, idempotency_key, request_hash)):
         return replay, True
-    planned = preview(practice, audience, content, channels, order, send_at)
+    planned = preview(practice, audience, content, channels, order, send_at, now=now)
     if expected_fingerprint and expected_fingerprint != planned.fingerprint:
         raise FingerprintMismatch()
     if not planned.selection.recipients:
@@ -441,6 +463,7 @@ def send(
         by_channel=planned.selection.by_channel(),
         skipped=dict(planned.selection.skipped),
         send_at=planned.send_at,
+        held_for_quiet_hours=planned.held_for_quiet_hours,
         created_by=created_by[:254],
         idempotency_key=idempotency_key,
         request_hash=request_hash,

@@ -16,6 +16,11 @@ Why this shape:
 * Notices are written ``scheduled`` a moment ahead (like every appointment message): the
   worker reserves credit when it takes them, so a low SMS balance never stops a
   cancellation; the notice waits for credit instead.
+* Quiet hours: a cancellation is urgent. The notice for an appointment that starts before
+  the next quiet period begins (e.g. tomorrow morning, when it is night now) goes out at
+  once, also at night; notices for later appointments wait until the current quiet
+  period ends (``rules.urgent_due``, the same rule as a single cancellation). The plan
+  says per row when its notice goes out (``held_until``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from django.utils.translation import gettext_lazy
 from praxisbote.appointments import services as appts
 from praxisbote.appointments import slip
 from praxisbote.appointments.models import Appointment, Status
+from praxisbote.appointments.rules import quiet_hours_of, urgent_due
 from praxisbote.billing import services as billing
 from praxisbote.messaging import services as messaging
 from praxisbote.messaging import states
@@ -63,6 +69,8 @@ class Row:
     reason: str = ""
     overridden: bool = False
     message: Message | None = None
+    # When the notice is held for the end of the quiet hours; None: it goes out at once.
+    held_until: datetime | None = None
 
     def as_report(self, tz: ZoneInfo) -> dict[str, Any]:
         patient = self.appointment.patient
@@ -75,6 +83,7 @@ class Row:
             "overridden": self.overridden,
             "message_id": str(self.message.pk) if self.message else None,
             "reason": self.reason,
+            "held_until": self.held_until.astimezone(tz).isoformat() if self.held_until else None,
         }
 
 
@@ -181,6 +190,8 @@ def plan(
         raise ValidationError(errors)
     rules = _Rules(practice)
     result = Plan()
+    quiet = quiet_hours_of(practice)
+    now = timezone.now()
     for appointment in found:
         row = Row(appointment)
         wanted = (overrides or {}).get(str(appointment.patient_id))
@@ -194,6 +205,9 @@ def plan(
             patient = appointment.patient
             row.channel = appts.channel_for(practice, patient, rules.of(patient), "cancellation")
             row.reason = "" if row.channel else "no_channel"
+        if row.channel:
+            due = urgent_due(now, appointment.start, quiet)
+            row.held_until = due if due > now else None
         result.rows.append(row)
     return result
 
@@ -290,7 +304,7 @@ def _notify(practice: Practice, rows: list[Row], now: datetime) -> None:
         groups[(row.channel, language)].append(row)
     specs: list[messaging.MessageSpec] = []
     ordered: list[Row] = []
-    send_at = now + appts.WRITE_AHEAD
+    quiet = quiet_hours_of(practice)
     for (channel, language), members in groups.items():
         contexts = [(language, _context(practice, r.appointment)) for r in members]
         email = channel == Channel.EMAIL
@@ -304,7 +318,7 @@ def _notify(practice: Practice, rows: list[Row], now: datetime) -> None:
                     patient_id=row.appointment.patient_id,
                     subject=out.subject if email else "",
                     html=out.html if email else "",
-                    send_at=send_at,
+                    send_at=_send_at(row, now, quiet),
                     kind=Kind.CANCELLATION,
                     appointment_id=row.appointment.pk,
                 )
@@ -313,6 +327,14 @@ def _notify(practice: Practice, rows: list[Row], now: datetime) -> None:
     written = messaging.create_messages(practice, specs, batch=True).messages
     for row, message in zip(ordered, written, strict=True):
         row.message = message
+
+
+def _send_at(row: Row, now: datetime, quiet) -> datetime:
+    """A moment ahead (credit is reserved by the worker), or the end of the quiet hours
+    for an appointment that can wait; recomputed at writing, the plan may be older."""
+    due = urgent_due(now, row.appointment.start, quiet)
+    row.held_until = due if due > now else None
+    return max(due, now + appts.WRITE_AHEAD)
 
 
 def _context(practice: Practice, appointment: Appointment) -> dict[str, Any]:

@@ -33,6 +33,8 @@ class MassNotice(models.Model):
     skipped = models.JSONField(default=dict, blank=True)  # {"no_consent": 3, ...}
     cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
     send_at = models.DateTimeField(null=True, blank=True)
+    # Asked for during the practice's quiet hours: send_at is the end of that quiet period.
+    held_for_quiet_hours = models.BooleanField(default=False)
     created_by = models.CharField(max_length=254, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)

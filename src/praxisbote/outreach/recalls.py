@@ -6,10 +6,11 @@ Why this shape:
   Prophylaxe every 6 months; 0 for a one-off). Staff set it on the patient's page or the
   practice software through the API.
 * The periodic job (``messaging.jobs``, under the database lock) sends a recall on or
-  after its due date, at the practice's recall hour outside quiet hours, and advances the
-  due date by the interval in the same transaction. The advance is a conditional UPDATE
-  on the old due date, so a second run (another worker, a lock that expired) finds
-  nothing to do: each due date yields one message.
+  after its due date, at the practice's recall hour outside quiet hours (moved out of
+  them if they changed after the hour was chosen, as for birthdays), and advances the
+  due date by the interval in the same transaction. Follow-ups run in the same window.
+  The advance is a conditional UPDATE on the old due date, so a second run (another
+  worker, a lock that expired) finds nothing to do: each due date yields one message.
 * A recall months overdue (entered late, worker down) is sent once; the next due date is
   the first interval step after today, not a burst of catch-up messages.
 * Follow-up: when no appointment was booked since the recall after N days (practice
@@ -37,7 +38,7 @@ from django.utils.translation import gettext_lazy
 
 from praxisbote.messaging.models import Kind, Message
 from praxisbote.messaging.services import MessageSpec, create_messages
-from praxisbote.outreach.birthdays import channel_for, local_day_if_due
+from praxisbote.outreach.birthdays import channel_for, local_day_if_due, send_moment
 from praxisbote.outreach.models import Recall
 from praxisbote.outreach.settings import settings_of
 from praxisbote.patients.models import Notification, Patient
@@ -250,7 +251,6 @@ def _result(channel: str, what: str) -> str:
 def _write(patient: Patient, channel: str, now: datetime) -> bool:
     if not channel:
         return False
-    from praxisbote.appointments.services import WRITE_AHEAD
     from praxisbote.texts.rendering import render
 
     practice = patient.practice
@@ -263,7 +263,7 @@ def _write(patient: Patient, channel: str, now: datetime) -> bool:
         patient_id=patient.pk,
         subject=out.subject if email else "",
         html=out.html if email else "",
-        send_at=now + WRITE_AHEAD,
+        send_at=send_moment(practice, now),
         kind=Kind.RECALL,
     )
     try:

@@ -33,6 +33,23 @@ def in_quiet_hours(practice: Practice, hour: int) -> bool:
     return rules.quiet_hours_of(practice).contains(moment)
 
 
+def moved_hours(practice: Practice, row: OutreachSettings) -> dict[str, str]:
+    """Hours that now lie inside the quiet hours (changed after they were chosen), with
+    the time the job uses instead today, e.g. {"birthday_hour": "08:00"}: shown to staff."""
+    from praxisbote.appointments import rules
+
+    zone = ZoneInfo(practice.timezone)
+    today = timezone.now().astimezone(zone).date()
+    quiet = rules.quiet_hours_of(practice)
+    moved = {}
+    for name in ("birthday_hour", "recall_hour"):
+        hour = getattr(row, name)
+        moment = rules.daily_moment(today, hour, quiet).astimezone(zone)
+        if (moment.hour, moment.minute) != (hour, 0):
+            moved[name] = f"{moment:%H:%M}"
+    return moved
+
+
 def _hour(data: Mapping[str, Any], name: str, practice: Practice, errors: dict[str, str]):
     value = data[name]
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 23:

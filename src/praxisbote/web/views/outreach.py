@@ -15,10 +15,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from praxisbote.appointments.rules import quiet_hours_of
 from praxisbote.billing import services as billing
 from praxisbote.messaging.models import Message
 from praxisbote.outreach import mass, mass_cancel, waiting
@@ -30,7 +32,7 @@ from praxisbote.outreach.recalls import (
     recall_of,
     save_recall,
 )
-from praxisbote.outreach.settings import save_settings, settings_of
+from praxisbote.outreach.settings import moved_hours, save_settings, settings_of
 from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
@@ -87,6 +89,9 @@ def mass_notice_create(request: HttpRequest, practice: Practice) -> HttpResponse
             "form": form,
             "planned": planned,
             "skipped": _skipped(planned.selection.skipped if planned else {}),
+            "held_today": planned is not None
+            and planned.send_at is not None
+            and timezone.localtime(planned.send_at).date() == timezone.localdate(),
         },
     )
 
@@ -112,8 +117,8 @@ def _send(
         form.add_error(
             None,
             _(
-                "Not sent: the recipients or the text changed since the preview. Check the "
-                "new figures below and confirm again."
+                "Not sent: the recipients, the text or the sending time (quiet hours) changed "
+                "since the preview. Check the new figures below and confirm again."
             ),
         )
     except billing.InsufficientCredit as exc:
@@ -131,6 +136,12 @@ def _send(
             request,
             _("The mass notice is in the outbox: %(n)d messages.") % {"n": notice.recipients},
         )
+        if notice.held_for_quiet_hours and notice.send_at:
+            messages.info(
+                request,
+                _("Quiet hours at the practice: it goes out at %(at)s.")
+                % {"at": date_format(timezone.localtime(notice.send_at), "SHORT_DATETIME_FORMAT")},
+            )
         return notice
     return None
 
@@ -197,6 +208,7 @@ def outreach_settings(request: HttpRequest, practice: Practice) -> HttpResponse:
         "form": form,
         "upcoming": [(r, describe(r.last_result) if r.last_result else "") for r in upcoming],
         "can_edit": getattr(request.user, "is_owner", False),
+        "moved": moved_hours(practice, current),
     }
     return render(request, "web/outreach/settings.html", context)
 
@@ -420,6 +432,8 @@ def _mass_cancel_page(
         "notify": request.method != "POST" or bool(post.get("notify")),
         "waiting_list": bool(post.get("waiting_list")),
         "wishes": post.get("wishes") or "",
+        "quiet": (practice.quiet_hours_start, practice.quiet_hours_end),
+        "in_quiet": quiet_hours_of(practice).contains(timezone.now()),
     }
     return render(request, "web/outreach/mass_cancel.html", context)
 
@@ -438,6 +452,9 @@ def mass_cancellation_detail(
             **entry,
             "start": start,
             "reason_text": str(mass_cancel.REASONS.get(entry["reason"], entry["reason"])),
+            "held": datetime.fromisoformat(entry["held_until"])
+            if entry.get("held_until")
+            else None,
         }
         by_day.setdefault(start.date(), []).append(row)
     rows = [row for items in by_day.values() for row in items]
