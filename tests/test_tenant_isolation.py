@@ -32,6 +32,7 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "notice_id": outreach_factories.mass_notice,
     "cancellation_id": outreach_factories.mass_cancellation,
     "entry_id": outreach_factories.waiting_entry,
+    "offer_id": outreach_factories.slot_offer,
     "template_id": lambda p: (
         save_template(p, {"kind": "reminder", "channel": "sms", "language": "de", "text": "x"}).pk
     ),

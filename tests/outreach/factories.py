@@ -50,3 +50,20 @@ def waiting_entry(practice: Practice):
 
     patient = create_patient(practice, {"last_name": "Fremd", "email": "fremd@example.de"})
     return waiting.add(practice, patient.pk, "Fremd").pk
+
+
+def slot_offer(practice: Practice):
+    """An open offer of a slot in three days, sent to one patient by e-mail."""
+    from praxisbote.outreach import offers, waiting
+
+    patient = create_patient(
+        practice,
+        {
+            "last_name": "Fremd",
+            "email": "fremd@example.de",
+            "consent": {"email": {"granted": True, "source": "Bogen"}},
+        },
+    )
+    waiting.add(practice, patient.pk, "Fremd")
+    start = datetime.now(UTC) + timedelta(days=3)
+    return offers.create(practice, {"start": start}).offer.pk

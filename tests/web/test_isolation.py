@@ -36,6 +36,7 @@ FACTORIES: dict[str, Callable[[Practice], Any]] = {
     "notice_id": outreach_factories.mass_notice,
     "cancellation_id": outreach_factories.mass_cancellation,
     "entry_id": outreach_factories.waiting_entry,
+    "offer_id": outreach_factories.slot_offer,
     "key_id": lambda p: create_api_key(p, "fremd").key.pk,
     # Scheduled for later, so that a cancel that slipped through scoping would change it.
     "message_id": lambda p: (

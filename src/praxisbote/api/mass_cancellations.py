@@ -141,6 +141,7 @@ class EntryOut(Schema):
     wishes: str
     source_appointment_id: UUID | None
     offered_at: datetime | None
+    closed_at: datetime | None = Field(None, description="Set when the patient took an offer.")
     created_at: datetime
 
     @staticmethod
@@ -157,14 +158,23 @@ class OfferIn(BaseModel):
 
 
 class OfferOut(Schema):
+    offer_id: UUID | None = Field(
+        None, description="The offer (GET /slot-offers/{id}); null when nobody was reached."
+    )
     offered: list[EntryOut]
     message_ids: list[UUID]
     not_reached: list[EntryOut]
 
 
+class EntryFilter(Schema):
+    include_closed: bool = Field(False, description="Also entries closed by a taken offer.")
+
+
 @router.get("/waiting-list", response=Page[EntryOut], summary="The waiting list, oldest first")
-def list_entries(request: HttpRequest, page: Query[PageParams]):
+def list_entries(request: HttpRequest, page: Query[PageParams], filters: Query[EntryFilter]):
     qs = scoped(WaitingListEntry, practice_of(request)).select_related("patient")
+    if not filters.include_closed:
+        qs = qs.filter(closed_at__isnull=True)
     return paginate(qs.filter(patient__erased_at__isnull=True), page)
 
 
@@ -176,7 +186,7 @@ def add_entry(request: HttpRequest, payload: EntryIn):
 @router.post(
     "/waiting-list/offer",
     response=OfferOut,
-    summary="Offer a free slot to the first patients on the list (through the outbox)",
+    summary="Offer a free slot to the first patients on the list (older form of POST /slot-offers)",
 )
 def offer(request: HttpRequest, payload: OfferIn):
     result: dict[str, Any] = waiting.offer(
@@ -186,7 +196,10 @@ def offer(request: HttpRequest, payload: OfferIn):
         location=payload.location,
         count=payload.count,
         entry_ids=payload.entry_ids,
+        created_by=f"API key {request.auth.name}",  # type: ignore[attr-defined]
     )
+    made = result.pop("offer")
+    result["offer_id"] = made.pk if made is not None else None
     return result
 
 

@@ -30,8 +30,18 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def code_digest(code: str, purpose: str) -> str:
+    """The lookup digest of a short code; ``purpose`` keeps a slip code from opening an
+    offer and the other way round (waiting-list offers use the same code scheme)."""
+    return hashlib.sha256(f"{purpose}:{code}".encode()).hexdigest()
+
+
 def digest(code: str) -> str:
-    return hashlib.sha256(("slip:" + code).encode()).hexdigest()
+    return code_digest(code, "slip")
+
+
+def well_formed(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(c in ALPHABET for c in code)
 
 
 def _purpose(appointment: Appointment) -> str:
@@ -74,7 +84,7 @@ def url_of(appointment: Appointment) -> str:
 
 def find(code: str) -> Appointment | None:
     """The appointment of a live code, or None (unknown, malformed or expired)."""
-    if len(code) != CODE_LENGTH or any(c not in ALPHABET for c in code):
+    if not well_formed(code):
         return None
     appointment = (
         Appointment.objects.select_related("practice", "patient")

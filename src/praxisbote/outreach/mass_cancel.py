@@ -351,7 +351,7 @@ def _enqueue(practice: Practice, rows: list[Row], wishes: str, now: datetime) ->
     """One waiting-list entry per patient (not per appointment), unless one is open."""
     waiting = set(
         scoped(WaitingListEntry, practice)
-        .filter(patient_id__in=[r.appointment.patient_id for r in rows])
+        .filter(patient_id__in=[r.appointment.patient_id for r in rows], closed_at__isnull=True)
         .values_list("patient_id", flat=True)
     )
     entries = []

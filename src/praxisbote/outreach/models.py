@@ -182,6 +182,8 @@ class WaitingListEntry(models.Model):
     # The appointment whose cancellation put the patient here, if any.
     source_appointment_id = models.UUIDField(null=True, blank=True)
     offered_at = models.DateTimeField(null=True, blank=True)
+    # Set when the patient took an offered slot: the entry is done, kept for the record.
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
 
     objects = TenantManager()
@@ -192,3 +194,78 @@ class WaitingListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"waiting {self.patient_id} since {self.created_at:%Y-%m-%d}"
+
+
+class OfferState(models.TextChoices):
+    OPEN = "open", _("open")
+    TAKEN = "taken", _("taken")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    # Not stored: an open offer whose slot has started (``offers.state_of``).
+    EXPIRED = "expired", _("expired")
+
+
+class SlotOffer(models.Model):
+    """A free slot offered to the first patients of the waiting list, each with a link.
+
+    The first invitee to press "take" on the patient page gets the appointment: the
+    switch from ``open`` to ``taken`` is one conditional UPDATE, so of two patients
+    pressing at once exactly one wins (``offers.take``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="slot_offers")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    practitioner = models.CharField(_("practitioner"), max_length=200, blank=True)
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    # The cancelled appointment whose slot this is, if it came from one.
+    source_appointment_id = models.UUIDField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.OPEN)
+    expires_at = models.DateTimeField()  # the slot's start: later nobody can take it
+    taken_by = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_invite = models.ForeignKey(
+        "OfferInvite", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    appointment_id = models.UUIDField(null=True, blank=True)  # the one booked on taking
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["practice", "created_at"], name="offer_practice")]
+
+    def __str__(self) -> str:
+        return f"offer {self.start:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class OfferInvite(models.Model):
+    """One patient's link to an offer; the code is stored only as its SHA-256 digest."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(SlotOffer, on_delete=models.CASCADE, related_name="invites")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(
+        WaitingListEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invites",
+    )
+    channel = models.CharField(max_length=10)
+    code_digest = models.CharField(max_length=64, unique=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"invite of {self.patient_id} to {self.offer_id}"

@@ -191,8 +191,9 @@ class WaitingEntryForm(WebForm):
 
 
 class OfferForm(WebForm):
-    error_fields = {"entry_ids": "count"}
+    error_fields = {"entry_ids": "count", "end": "duration", "appointment_id": "start"}
 
+    appointment_id = forms.CharField(required=False, widget=forms.HiddenInput)
     start = forms.DateTimeField(
         label=_("Free slot"),
         help_text=_("Date and time, practice time zone."),
@@ -200,15 +201,35 @@ class OfferForm(WebForm):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    duration = forms.IntegerField(
+        label=_("Duration (minutes)"), required=False, initial=30, min_value=5, max_value=1440
+    )
+    practitioner = forms.CharField(label=_("Practitioner"), required=False, max_length=200)
     location = forms.CharField(label=_("Place"), required=False, max_length=200)
     count = forms.IntegerField(
         label=_("Offer to the first"),
-        help_text=_("How many patients without an offer yet, oldest entries first."),
+        help_text=_(
+            "How many patients without an open offer, oldest entries first. Each gets a "
+            "link to take the slot; the first to tap gets it."
+        ),
         required=False,
         initial=3,
         min_value=1,
         max_value=50,
     )
+
+    def slot(self) -> dict[str, Any]:
+        """The data of ``outreach.offers.create``."""
+        cd = self.cleaned_data
+        start = cd.get("start")
+        minutes = cd.get("duration") or 30
+        return {
+            "appointment_id": cd.get("appointment_id") or None,
+            "start": start,
+            "end": start + timedelta(minutes=minutes) if start else None,
+            "practitioner": cd.get("practitioner") or "",
+            "location": cd.get("location") or "",
+        }
 
 
 class MassCancelRangeForm(WebForm):

@@ -97,6 +97,11 @@ urlpatterns = [
         outreach.waiting_entry_remove,
         name="waiting_entry_remove",
     ),
+    path(
+        "waiting-list/offers/<uuid:offer_id>/withdraw/",
+        outreach.slot_offer_withdraw,
+        name="slot_offer_withdraw",
+    ),
     path("birthdays-recalls/", outreach.outreach_settings, name="outreach_settings"),
     path("patients/<uuid:patient_id>/recall/", outreach.patient_recall, name="patient_recall"),
     path("outbox/", outbox.outbox, name="outbox"),

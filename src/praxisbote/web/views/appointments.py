@@ -136,6 +136,7 @@ def detail(request: HttpRequest, practice: Practice, appointment_id: Any) -> Htt
         "timeline": [(m, events[m.pk]) for m in sent],
         "slip_url": slip.url_of(appointment),
         "booked": appointment.status == Status.BOOKED,
+        "can_offer": appointment.status == Status.CANCELLED and appointment.start > timezone.now(),
     }
     return render(request, "web/appointments/detail.html", context)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,11 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from praxisbote.appointments.models import Appointment, Status
 from praxisbote.appointments.rules import quiet_hours_of
 from praxisbote.billing import services as billing
 from praxisbote.messaging.models import Message
-from praxisbote.outreach import mass, mass_cancel, waiting
-from praxisbote.outreach.models import MassCancellation, MassNotice, WaitingListEntry
+from praxisbote.messaging.services import _is_uuid
+from praxisbote.outreach import mass, mass_cancel, offers, waiting
+from praxisbote.outreach.models import MassCancellation, MassNotice, SlotOffer, WaitingListEntry
 from praxisbote.outreach.recalls import (
     delete_recall,
     describe,
@@ -477,13 +480,17 @@ def _patient_choices(practice: Practice) -> list[tuple[str, str]]:
 
 @practice_required
 def waiting_list(request: HttpRequest, practice: Practice) -> HttpResponse:
-    """The list, oldest first; add a patient; offer a free slot to the first ones."""
+    """The open entries, oldest first; add a patient; offer a free slot with a link to
+    the first ones; the recent offers with their state (open, taken by whom, ...)."""
     add_form = WaitingEntryForm(
         request.POST if "add" in request.POST else None,
         patients=_patient_choices(practice),
         initial={"patient_id": request.GET.get("patient", "")},
     )
-    offer_form = OfferForm(request.POST if "offer" in request.POST else None)
+    offer_form = OfferForm(
+        request.POST if "offer" in request.POST else None,
+        initial=_offer_initial(practice, request.GET.get("appointment", "")),
+    )
     if "add" in request.POST and add_form.is_valid():
         try:
             waiting.add(
@@ -497,40 +504,90 @@ def waiting_list(request: HttpRequest, practice: Practice) -> HttpResponse:
     if "offer" in request.POST and offer_form.is_valid():
         if _offer(request, practice, offer_form):
             return redirect("web:waiting_list")
-    entries = (
-        scoped(WaitingListEntry, practice)
-        .filter(patient__erased_at__isnull=True)
-        .select_related("patient")
-    )
-    context = {"entries": entries, "add_form": add_form, "offer_form": offer_form}
+    entries = offers.open_entries(practice).select_related("patient")
+    context = {
+        "entries": entries,
+        "add_form": add_form,
+        "offer_form": offer_form,
+        "offers": [(o, offers.state_of(o)) for o in offers.recent(practice)],
+        "quiet": (practice.quiet_hours_start, practice.quiet_hours_end),
+    }
     return render(request, "web/outreach/waiting_list.html", context)
 
 
+def _offer_initial(practice: Practice, appointment_id: str) -> dict[str, Any]:
+    """The slot of a cancelled appointment (link "offer this slot" on its page)."""
+    initial: dict[str, Any] = {"count": 3, "duration": 30}
+    source = None
+    if appointment_id:
+        source = (
+            scoped(Appointment, practice).filter(pk=appointment_id, status=Status.CANCELLED).first()
+            if _is_uuid(appointment_id)
+            else None
+        )
+    if source is not None:
+        initial.update(
+            appointment_id=str(source.pk),
+            start=source.start.astimezone(ZoneInfo(practice.timezone)).replace(tzinfo=None),
+            duration=int((source.end - source.start).total_seconds() // 60),
+            practitioner=source.practitioner,
+            location=source.location,
+        )
+    return initial
+
+
 def _offer(request: HttpRequest, practice: Practice, form: OfferForm) -> bool:
-    cd = form.cleaned_data
-    if cd.get("start") is None:
+    slot = form.slot()
+    if slot["start"] is None and not slot["appointment_id"]:
         form.add_error("start", _("This field is required."))
         return False
     try:
-        result = waiting.offer(
+        created = offers.create(
             practice,
-            start=cd["start"],
-            location=cd.get("location") or "",
-            count=cd.get("count") or 3,
+            slot,
+            count=form.cleaned_data.get("count") or 3,
+            created_by=request.user.email,  # type: ignore[union-attr]
         )
     except ValidationError as exc:
         form.add_service_errors(exc)
         return False
-    names = ", ".join(e.patient.full_name for e in result["offered"]) or "-"
+    if created.offer is None:
+        names = ", ".join(e.patient.full_name for e in created.not_reached)
+        form.add_error(
+            "count",
+            _("Nobody of them can be reached by message; please call: %(names)s.")
+            % {"names": names},
+        )
+        return False
+    names = ", ".join(e.patient.full_name for e in created.offered) or "-"
     messages.success(request, _("Offered to: %(names)s.") % {"names": names})
-    if result["not_reached"]:
-        missed = ", ".join(e.patient.full_name for e in result["not_reached"])
+    if created.send_at and created.send_at > timezone.now() + timedelta(minutes=1):
+        local = created.send_at.astimezone(ZoneInfo(practice.timezone))
+        messages.info(
+            request,
+            _("It is quiet time at the practice: the offer goes out at %(time)s.")
+            % {"time": f"{local:%H:%M}"},
+        )
+    if created.not_reached:
+        missed = ", ".join(e.patient.full_name for e in created.not_reached)
         messages.warning(
             request,
             _("Not reachable (no channel with consent), please call: %(names)s.")
             % {"names": missed},
         )
     return True
+
+
+@practice_required
+def slot_offer_withdraw(request: HttpRequest, practice: Practice, offer_id: Any) -> HttpResponse:
+    offer = get_scoped_or_404(SlotOffer, practice, pk=offer_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if offers.withdraw(offer):
+        messages.success(request, _("The offer was withdrawn; its links no longer work."))
+    else:
+        messages.warning(request, _("The offer was no longer open."))
+    return redirect("web:waiting_list")
 
 
 @practice_required
