@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.outreach.conftest import make_patient
+from tests.outreach.conftest import make_patient, no_quiet_hours
 
 from praxisbote.appointments.services import create_appointment
 from praxisbote.billing.services import add_credit
@@ -69,6 +69,9 @@ def sms_practice(practice):
     practice.sms_enabled = True
     practice.save(update_fields=["sms_enabled"])
     add_credit(practice, Decimal("20"), "browser test")
+    # Notices are held until the quiet hours end (tests/outreach/test_quiet_hours.py);
+    # these tests send "now" and run the worker, whatever the hour they run at.
+    no_quiet_hours(practice)
     return practice
 
 
