@@ -124,6 +124,9 @@ def test_test_mail_with_a_wrong_password_says_what_to_check(api, smtp_tls, trust
     assert body["ok"] is False
     assert "app password" in body["detail"]
     assert "falsch" not in response.content.decode()
+    # English like the protocol whatever the header; the settings page translates it.
+    german = api.client.post(URL + "/test", headers={"Accept-Language": "de"}).json()
+    assert german["detail"].startswith("The e-mail provider did not accept")
 
 
 def test_test_mail_to_an_untrusted_server_names_the_certificate(api, smtp_tls):

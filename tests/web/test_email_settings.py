@@ -11,9 +11,10 @@ from django.test import Client
 from tests.providers.conftest import PASSWORD, USER
 
 from praxisbote.messaging import memory
+from praxisbote.messaging.email_settings import TEST_SENT
 from praxisbote.messaging.models import ChannelAccount
 from praxisbote.practices.services import create_user
-from praxisbote.providers.smtp import AUTH_HINT
+from praxisbote.providers.smtp import LOGIN_REFUSED
 
 from .conftest import STAFF_PASSWORD
 from .helpers import de, field_error, input_value, text
@@ -238,7 +239,7 @@ def test_test_mail_arrives_and_success_is_shown(owner_client, practice, smtp_tls
     response = owner_client.post(URL, for_server(smtp_tls, action="save_test"))
     assert response.status_code == 302
     body = text(owner_client.get(URL).content)
-    assert de("Test e-mail sent to {address}; check that it arrived.").format(address=USER) in body
+    assert de(TEST_SENT.template) % {"address": USER} in body
     [got] = smtp_tls.received
     assert got.rcpt_tos == [USER, "archiv@huber.example"]
     assert got.message["From"].addresses[0].display_name == "Praxis Dr. Huber"
@@ -249,8 +250,9 @@ def test_a_wrong_password_shows_what_to_check(owner_client, practice, smtp_tls, 
     response = owner_client.post(URL, {"action": "test"}, follow=True)
     body = text(response.content)
     assert de("The test e-mail was not sent: %(reason)s").split(":")[0] in body
-    assert de(AUTH_HINT) in body, "what to check, in the reader's language"
-    assert "App-Passwort" in body
+    what_to_check, _answer = de(LOGIN_REFUSED.template).split("%(answer)s")
+    assert what_to_check in body, "what to check, in the reader's language"
+    assert "App-Passwort" in body and "Antwort des Servers: 535" in body
     assert "falsch" not in response.content.decode()
     assert smtp_tls.received == []
 

@@ -176,7 +176,7 @@ def test_a_message_shows_all_fields_its_timeline_and_attachments(owner_client, p
         "befund.pdf",
         "application/pdf",
         "2,0 KB",
-        "claimed by worker-1",
+        de("claimed by %(worker)s") % {"worker": "worker-1"},  # stored English, shown German
         "01.07.2026 12:00:05",  # Vienna summer time, UTC+2
         de("test mode: nothing leaves this server"),
     ):

@@ -8,6 +8,9 @@ from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioFake
 
 from praxisbote.messaging import sms_settings
 from praxisbote.messaging.models import Kind, Message
+from praxisbote.providers.sms import twilio as twilio_adapter
+
+from .helpers import de, text
 
 URL = "/sms/"
 
@@ -92,6 +95,7 @@ def test_key_check_and_balance_against_the_gateway(owner_client, practice, twili
     owner_client.post(URL, form(twilio))
     page = owner_client.post(URL, {"action": "key_check"}, follow=True).content.decode()
     assert "Key-Check bestanden" in page and "12.34" in page
+    assert de(twilio_adapter.KEY_ACCEPTED.template) in text(page), "Twilio's answer in German"
     assert any(r.path.endswith(f"/Accounts/{ACCOUNT_SID}.json") for r in twilio.requests)
     page = owner_client.post(URL, {"action": "balance"}, follow=True).content.decode()
     assert "Guthaben bei Twilio: 12.34" in page
@@ -99,6 +103,7 @@ def test_key_check_and_balance_against_the_gateway(owner_client, practice, twili
     twilio.account_active = False
     page = owner_client.post(URL, {"action": "key_check"}, follow=True).content.decode()
     assert "Key-Check fehlgeschlagen" in page and AUTH_TOKEN not in page
+    assert de(twilio_adapter.ACCOUNT_STATUS.template) % {"status": "suspended"} in text(page)
 
 
 def test_test_sms_goes_to_the_practice_number_through_the_outbox(owner_client, practice):

@@ -18,6 +18,7 @@ from praxisbote.api.pagination import Page, PageParams, paginate
 from praxisbote.billing import services as billing
 from praxisbote.messaging import services
 from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.reasons import CANCELLED_BY_API
 from praxisbote.practices.models import Channel
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 
@@ -234,7 +235,7 @@ def get_message(request: HttpRequest, message_id: UUID):
 )
 def cancel_message(request: HttpRequest, message_id: UUID):
     message = get_scoped_or_404(Message, practice_of(request), pk=message_id)
-    if not services.cancel(message, _("cancelled through the API")):
+    if not services.cancel(message, CANCELLED_BY_API.format()):
         raise Problem(
             409,
             _("Too late to cancel"),

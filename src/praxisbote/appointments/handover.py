@@ -19,13 +19,19 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_noop
 
 from praxisbote.appointments.models import Appointment
 from praxisbote.billing import services as billing
 from praxisbote.messaging import states
 from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.reasons import declare
 
 TIMED_KINDS = frozenset({Kind.CONFIRMATION, Kind.REMINDER})
+#: Stored in English like the outbox's own details; the staff UI translates it.
+CHANGED_AFTER_CLAIM = declare(
+    gettext_noop("appointment changed after the claim; not sent with the old time")
+)
 
 
 def drop_stale(worker_id: str, messages: list[Message]) -> list[Message]:
@@ -46,8 +52,7 @@ def drop_stale(worker_id: str, messages: list[Message]) -> list[Message]:
         states.apply(
             rows,
             State.CANCELLED,
-            # Protocol details are stored in English, like the outbox's own.
-            "appointment changed after the claim; not sent with the old time",
+            CHANGED_AFTER_CLAIM.format(),
             fields=["reserved", "lease_until"],
         )
     return [m for m in messages if m.pk not in stale_ids]

@@ -23,12 +23,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from praxisbote.appointments import rules, slip
 from praxisbote.appointments.models import DEFAULTS, Appointment, ReminderRule, Status
 from praxisbote.billing import services as billing
 from praxisbote.messaging import states
 from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.reasons import declare
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.models import Patient, PatientCategory
 from praxisbote.practices.models import Channel, Practice
@@ -40,6 +42,10 @@ TEXT_FIELDS = {"practitioner": 200, "location": 200, "notes": 5000}
 MAX_DURATION = timedelta(days=1)
 MAX_LEADS = 5
 MAX_LEAD_HOURS = 24 * 60
+#: Why pending confirmations/reminders were withdrawn (protocol, English; reasons.py).
+MOVED = declare(gettext_noop("appointment moved; not sent with the old time"))
+CANCELLED = declare(gettext_noop("appointment cancelled"))
+DELETED = declare(gettext_noop("appointment deleted"))
 #: Appointment messages are written ``scheduled`` at least this far ahead: the worker then
 #: reserves credit when it takes them, so a booking never fails for lack of SMS credit
 #: (the message waits for credit instead, MSG-5).
@@ -345,7 +351,7 @@ def send_cancellation(appointment: Appointment, written: Written) -> None:
 def withdraw(appointment: Appointment, reason: str, written: Written) -> None:
     """Cancel the pending confirmation and reminders; count the ones a worker holds.
 
-    ``reason`` goes into the protocol, which is stored in English like the outbox's own.
+    ``reason`` goes into the protocol: English, from a declared reason (``reasons.py``).
     """
     pending = list(
         Message.objects.select_for_update()
@@ -474,7 +480,7 @@ def update_appointment(
             locked.version += 1
             locked.times_changed_at = now
             slip.refresh_expiry(locked)
-            withdraw(locked, "appointment moved; not sent with the old time", written)
+            withdraw(locked, MOVED.format(), written)
         locked.updated_at = now
         locked.save()
         if moved and (renew_reminders or notify_patient):
@@ -539,7 +545,7 @@ def cancel_appointment(
         locked.times_changed_at = now  # messages written before this are stale now
         locked.version += 1
         locked.updated_at = now
-        withdraw(locked, "appointment cancelled", written)
+        withdraw(locked, CANCELLED.format(), written)
         locked.save()
         if notify_patient:
             send_cancellation(locked, written)
@@ -553,7 +559,7 @@ def delete_appointment(appointment: Appointment) -> Written:
         locked = _lock(appointment)
         locked.times_changed_at = timezone.now()
         locked.save(update_fields=["times_changed_at"])
-        withdraw(locked, "appointment deleted", written)
+        withdraw(locked, DELETED.format(), written)
         locked.delete()
     return written
 

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from praxisbote.billing.models import CreditAccount, CreditEntry, EntryKind, FreeQuota
+from praxisbote.messaging.reasons import declare
 from praxisbote.practices.models import Practice
 
 if TYPE_CHECKING:
@@ -28,15 +29,22 @@ if TYPE_CHECKING:
 ZERO = Decimal("0")
 
 
+NOT_ENOUGH_CREDIT = declare(
+    gettext_noop("Not enough credit: %(needed)s %(cur)s needed, %(available)s %(cur)s available.")
+)
+
+
 class InsufficientCredit(Exception):
+    """``str()`` is for the person who asked (active language); ``reason`` is the English
+    text the outbox stores while messages wait for credit."""
+
     def __init__(self, needed: Decimal, available: Decimal, currency: str = "EUR") -> None:
         self.needed = needed
         self.available = available
         self.currency = currency
-        super().__init__(
-            _("Not enough credit: %(needed)s %(cur)s needed, %(available)s %(cur)s available.")
-            % {"needed": needed, "available": available, "cur": currency}
-        )
+        params = {"needed": needed, "available": available, "cur": currency}
+        self.reason = NOT_ENOUGH_CREDIT.format(**params)
+        super().__init__(NOT_ENOUGH_CREDIT.translated(params))
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,16 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from praxisbote.messaging import memory, pdf
 from praxisbote.messaging.delivery import account_secrets, sending_secrets, set_account_secrets
 from praxisbote.messaging.models import ChannelAccount, Message, State
+from praxisbote.messaging.reasons import declare
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.providers.base import CheckResult, Outgoing
-from praxisbote.providers.smtp import AUTH_HINT, SmtpProvider
+from praxisbote.providers.smtp import SmtpProvider
 
 CHANNEL = "email"
 MODE_STORED, MODE_MEMORY = "stored", "memory"
@@ -231,17 +233,24 @@ def provider(practice: Practice) -> SmtpProvider | None:
     return SmtpProvider(acc.config, sending_secrets(acc))
 
 
+#: The test mail's answers, English like the provider reasons they stand next to: the API
+#: returns them as they are, the settings page shows them translated (``reasons.readable``).
+NOT_SET_UP = declare(gettext_noop("E-mail is not set up yet; enter the server settings first."))
+TEST_SENT = declare(gettext_noop("Test e-mail sent to %(address)s; check that it arrived."))
+
+
 @dataclass
 class TestResult:
     ok: bool
+    #: English (a declared reason or the provider's); ``reasons.readable`` for the reader.
     detail: str
 
 
 def send_test_mail(practice: Practice) -> TestResult:
-    """MAIL-7: a mail to the practice's own address, now; success or the readable reason."""
+    """MAIL-7: a mail to the practice's own address, now; success or the provider's reason."""
     smtp = provider(practice)
     if smtp is None:
-        return TestResult(False, _("E-mail is not set up yet; enter the server settings first."))
+        return TestResult(False, NOT_SET_UP.format())
     message = Outgoing(
         message_id="test",
         channel=CHANNEL,
@@ -261,30 +270,15 @@ def send_test_mail(practice: Practice) -> TestResult:
         finally:
             await smtp.close()
         if outcome.error is not None:
-            return TestResult(False, readable(outcome.error.reason))
-        return TestResult(
-            True,
-            _("Test e-mail sent to {address}; check that it arrived.").format(
-                address=smtp.from_address
-            ),
-        )
+            return TestResult(False, outcome.error.reason)
+        return TestResult(True, TEST_SENT.format(address=smtp.from_address))
 
     return asyncio.run(run())
 
 
-def readable(reason: str) -> str:
-    """A provider reason in the reader's language where we know it (the login hint).
-
-    Provider reasons are stored in English in the protocol; the test mail answers the
-    person at the settings page, so the part that says what to check is translated.
-    """
-    if reason.startswith(AUTH_HINT):
-        return _(AUTH_HINT) + reason[len(AUTH_HINT) :]
-    return reason
-
-
 def check(practice: Practice) -> CheckResult:
+    """Log in and out (the key check); ``detail`` is English like ``send_test_mail``'s."""
     smtp = provider(practice)
     if smtp is None:
-        return CheckResult(False, _("E-mail is not set up yet."))
+        return CheckResult(False, NOT_SET_UP.format())
     return asyncio.run(smtp.check_credentials())

@@ -22,6 +22,7 @@ from praxisbote.billing.models import CreditAccount
 from praxisbote.billing.services import InsufficientCredit
 from praxisbote.db import loaded
 from praxisbote.messaging import metrics, states, wakeup
+from praxisbote.messaging import reasons as R
 from praxisbote.messaging.models import Message, State
 from praxisbote.practices.models import Practice
 from praxisbote.providers.base import ProviderError, SendOutcome, ThrottledError, TransientError
@@ -104,9 +105,11 @@ _CLAIMED_COLUMNS = (
 #
 # The events are those ``states.record`` writes for the general path: (scheduled -> queued
 # "due") then queued -> sending, at the same moment, inserted in that order so that their
-# ids keep the protocol's order; a webhook delivery per event for practices with an active
-# endpoint (``webhooks.queue_for_events``). All in one snapshot, so an endpoint is either
-# seen by the whole batch or by none of it.
+# ids keep the protocol's order (their details are ``reasons.DUE`` and
+# ``reasons.CLAIMED_BY``, spelled out here; ``readable`` translates them like any other); a
+# webhook delivery per event for practices with an active endpoint
+# (``webhooks.queue_for_events``). All in one snapshot, so an endpoint is either seen by the
+# whole batch or by none of it.
 _CLAIM_READY_SQL = """
 WITH picked AS (
     SELECT id, state FROM messaging_message
@@ -188,7 +191,7 @@ def _claim_ready(worker_id: str, limit: int, now, lease) -> list[Message]:
         "limit": limit,
         "lease": lease,
         "worker": worker_id,
-        "detail": f"claimed by {worker_id}",
+        "detail": R.CLAIMED_BY.format(worker=worker_id),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -220,7 +223,7 @@ def _claim_general(worker_id: str, limit: int, now, lease) -> list[Message]:
     return states.apply(
         rows,
         State.SENDING,
-        f"claimed by {worker_id}",
+        R.CLAIMED_BY.format(worker=worker_id),
         fields=[
             "lease_until",
             "worker_id",
@@ -265,7 +268,7 @@ def _attach_practices(rows: list[Message]) -> None:
 def _queue_scheduled(rows: list[Message]) -> list[Message]:
     due = [m for m in rows if m.state == State.SCHEDULED]
     if due:
-        states.apply(due, State.QUEUED, "due")
+        states.apply(due, State.QUEUED, R.DUE.format())
     return rows
 
 
@@ -286,7 +289,7 @@ def _reserve_credit(rows: list[Message], now) -> list[Message]:
         try:
             charges = billing.reserve(practice, [(m.channel, m.segments) for m in group])
         except InsufficientCredit as exc:
-            _wait_for_credit(group, str(exc), now)
+            _wait_for_credit(group, exc.reason, now)
             log.info("practice %s: %d messages wait for credit", practice_id, len(group))
             continue
         for message, charge in zip(group, charges, strict=True):
@@ -302,7 +305,7 @@ def _wait_for_credit(group: list[Message], reason: str, now) -> None:
     """Keep them queued with the reason; past the channel's maximum age they expire."""
     too_old = [m for m in group if now - m.due_at > max_age(m.channel)]
     if too_old:
-        details = {m.pk: f"no credit before the maximum age: {reason}" for m in too_old}
+        details = {m.pk: R.CREDIT_TOO_LATE.format(reason=reason) for m in too_old}
         for message in too_old:
             message.last_error = details[message.pk]
         states.apply(too_old, State.EXPIRED, fields=["last_error"], details=details)
@@ -364,7 +367,9 @@ def record(
                 message.provider_message_id = outcome.provider_message_id[:200]
                 message.sent_at = now
                 message.last_error = ""
-                details[message.pk] = outcome.detail or f"accepted by {message.provider}"
+                details[message.pk] = outcome.detail or R.ACCEPTED_BY.format(
+                    provider=message.provider
+                )
                 payloads[message.pk] = outcome.payload
                 sent.append(message)
                 metrics.observe_sent(message)
@@ -436,7 +441,7 @@ def _record_accepted(
         message.sent_at = message.updated_at = now
         message.last_error = ""
         message.lease_until = None
-        detail = outcome.detail or f"accepted by {message.provider}"
+        detail = outcome.detail or R.ACCEPTED_BY.format(provider=message.provider)
         events.append(
             states.event_for(message, State.SENDING, State.SENT, detail, outcome.payload, now)
         )
@@ -466,7 +471,7 @@ def _classify(message: Message, error: ProviderError, now, retry, failed, expire
     if isinstance(error, ThrottledError):
         message.attempts = max(0, message.attempts - 1)  # throttling is not a failure
     if now - message.due_at > max_age(message.channel):
-        message.last_error = f"gave up after {message.attempts} attempts: {error.reason}"[:2000]
+        message.last_error = R.GAVE_UP.format(n=message.attempts, reason=error.reason)[:2000]
         expired.append(message)
         return
     message.next_attempt_at = now + timedelta(
@@ -475,7 +480,7 @@ def _classify(message: Message, error: ProviderError, now, retry, failed, expire
     retry.append(message)
 
 
-def release_claims(worker_id: str, reason: str = "released by a stopping worker") -> int:
+def release_claims(worker_id: str, reason: str = R.RELEASED.format()) -> int:
     """Give back everything this worker holds, so another worker takes it at once."""
     with transaction.atomic():
         rows = list(
@@ -500,7 +505,7 @@ def rescue_expired_leases() -> int:
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True)
         rows = list(qs[:5000])
-        details = {r.pk: f"lease of worker {r.worker_id} expired; queued again" for r in rows}
+        details = {r.pk: R.LEASE_EXPIRED.format(worker=r.worker_id) for r in rows}
         for row in rows:
             row.lease_until = None
             row.worker_id = ""

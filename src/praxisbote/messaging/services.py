@@ -30,6 +30,7 @@ from praxisbote import crypto
 from praxisbote.billing import services as billing
 from praxisbote.db import clone, fast_insert
 from praxisbote.messaging import pdf, states, wakeup
+from praxisbote.messaging import reasons as R
 from praxisbote.messaging.models import (
     Attachment,
     ChannelAccount,
@@ -385,8 +386,8 @@ def _write(practice: Practice, prepared: list[Prepared], idempotency_key: str) -
 
 def _first_detail(message: Message) -> str:
     if message.state == State.SCHEDULED:
-        return "scheduled for " + message.due_at.isoformat()
-    return "queued"
+        return R.SCHEDULED_FOR.format(at=message.due_at.isoformat())
+    return R.QUEUED.format()
 
 
 def attachment_dir() -> Path:
@@ -436,7 +437,10 @@ def _replay(practice: Practice, key: str, payload_hash: str) -> CreateResult | N
 
 
 def cancel(message: Message, reason: str = "") -> bool:
-    """Withdraw a message that has not been handed to a provider yet; True if it was."""
+    """Withdraw a message that has not been handed to a provider yet; True if it was.
+
+    ``reason`` goes into the protocol: English, from a declared reason (``reasons.py``).
+    """
     with transaction.atomic():
         locked = Message.objects.select_for_update().filter(pk=message.pk, state__in=states.PENDING)
         rows = list(locked)
@@ -446,7 +450,7 @@ def cancel(message: Message, reason: str = "") -> bool:
         states.apply(
             rows,
             State.CANCELLED,
-            reason or "cancelled",
+            reason or R.CANCELLED.format(),
             fields=["reserved", "lease_until"],
         )
     message.refresh_from_db()
@@ -462,7 +466,8 @@ def cancel_many(practice: Practice, **filters: Any) -> int:
             .filter(state__in=states.PENDING, **filters)
         )
         billing.release(rows)
-        return len(states.apply(rows, State.CANCELLED, "cancelled", fields=["reserved"]))
+        cancelled = R.CANCELLED.format()
+        return len(states.apply(rows, State.CANCELLED, cancelled, fields=["reserved"]))
 
 
 def total_cost(messages: Iterable[Message]) -> Decimal:

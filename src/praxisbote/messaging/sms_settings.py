@@ -26,9 +26,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from praxisbote.messaging.delivery import account_secrets, set_account_secrets
 from praxisbote.messaging.models import ChannelAccount, Kind, Message, State
+from praxisbote.messaging.reasons import declare
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.providers.base import CheckResult
@@ -326,13 +328,19 @@ def _run(coro_factory) -> Any:
     return go
 
 
+#: English like the gateways' own answers next to it (the page translates: reasons.py).
+NO_GATEWAY = declare(gettext_noop("SMS is in test mode; choose a gateway and enter its key first."))
+
+
 def key_check(practice: Practice) -> CheckResult:
-    """Seed 003's "Key-Check": does the gateway accept the stored credentials?"""
+    """Seed 003's "Key-Check": does the gateway accept the stored credentials?
+
+    ``detail`` is English (the gateway's reason or a declared one): the API returns it as
+    it is, the settings page through ``reasons.readable``.
+    """
     gateway = provider(practice)
     if gateway is None:
-        return CheckResult(
-            False, _("SMS is in test mode; choose a gateway and enter its key first.")
-        )
+        return CheckResult(False, NO_GATEWAY.format())
     return asyncio.run(_run(lambda g: g.check_credentials())(gateway))
 
 

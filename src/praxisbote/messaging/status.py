@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from praxisbote.messaging import states
 from praxisbote.messaging.models import Message, State
+from praxisbote.messaging.reasons import NO_REPORT
 from praxisbote.providers import base
 
 STATUS_TO_STATE = {
@@ -85,4 +86,4 @@ def expire_unconfirmed() -> int:
                 sent_at__lt=cutoff,
             )[:5000]
         )
-        return len(states.apply(rows, State.EXPIRED, "no delivery report within the window"))
+        return len(states.apply(rows, State.EXPIRED, NO_REPORT.format()))

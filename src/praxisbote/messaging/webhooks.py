@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 
 from praxisbote import __version__, crypto
 from praxisbote.db import fast_insert
+from praxisbote.messaging import reasons as R
 from praxisbote.messaging.models import DeliveryEvent, WebhookDelivery, WebhookEndpoint
 from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
@@ -401,16 +402,15 @@ def claim(limit: int, lease_seconds: float) -> Claim | None:
     for row in rows:
         endpoint = getattr(row.practice, "webhook", None)
         if endpoint is None or not endpoint.active:
-            batch.results.append(
-                Result(row.pk, "no webhook endpoint" if endpoint is None else "endpoint is off")
-            )
+            missing = R.WEBHOOK_NO_ENDPOINT if endpoint is None else R.WEBHOOK_ENDPOINT_OFF
+            batch.results.append(Result(row.pk, missing.format()))
             continue
         secret = secrets_by_practice.get(row.practice_id)
         if secret is None:
             try:
                 secret = secrets_by_practice[row.practice_id] = secret_of(endpoint)
             except crypto.DecryptionError:
-                batch.results.append(Result(row.pk, "cannot decrypt the webhook secret"))
+                batch.results.append(Result(row.pk, R.WEBHOOK_NO_SECRET.format()))
                 continue
         body = encode(payload_for(row))
         batch.requests.append(Request(row.pk, endpoint.url, body, headers_for(secret, body)))
@@ -435,7 +435,7 @@ def record(lease: datetime, results: Sequence[Result]) -> int:
                 row.delivered_at = now
                 row.last_error = ""
             elif row.attempts >= limit:
-                row.last_error = f"gave up after {row.attempts} attempts: {error}"[:2000]
+                row.last_error = R.GAVE_UP.format(n=row.attempts, reason=error)[:2000]
                 row.next_attempt_at = now
             else:
                 row.last_error = error[:2000]
@@ -466,11 +466,12 @@ async def post(session: aiohttp.ClientSession, request: Request, timeout: float)
         excerpt = " ".join(excerpt.split())
         return Result(request.delivery_id, f"{text}: {excerpt}" if excerpt else text)
     except TimeoutError:
-        return Result(request.delivery_id, f"no answer within {timeout:g} s")
+        return Result(request.delivery_id, R.NO_ANSWER_WITHIN.format(seconds=f"{timeout:g}"))
     except aiohttp.ClientError as exc:
-        return Result(request.delivery_id, f"could not connect: {type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return Result(request.delivery_id, R.WEBHOOK_NO_CONNECTION.format(error=error))
     except OSError as exc:
-        return Result(request.delivery_id, f"could not connect: {exc}")
+        return Result(request.delivery_id, R.WEBHOOK_NO_CONNECTION.format(error=str(exc)))
 
 
 @dataclass
@@ -617,9 +618,9 @@ async def send_test(practice: Practice) -> PingResult:
                 ) as response:
                     status = response.status
         except TimeoutError:
-            error = f"no answer within {timeout:g} s"
+            error = R.NO_ANSWER_WITHIN.format(seconds=f"{timeout:g}")
         except (aiohttp.ClientError, OSError) as exc:
-            error = f"could not connect: {type(exc).__name__}: {exc}"
+            error = R.WEBHOOK_NO_CONNECTION.format(error=f"{type(exc).__name__}: {exc}")
         else:
             error = "" if 200 <= status < 300 else f"HTTP {status}"
     return PingResult(

@@ -37,7 +37,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from praxisbote.appointments import services as appts
 from praxisbote.appointments import slip
@@ -47,6 +47,7 @@ from praxisbote.billing import services as billing
 from praxisbote.messaging import services as messaging
 from praxisbote.messaging import states
 from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.reasons import declare
 from praxisbote.outreach.models import MassCancellation, WaitingListEntry
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
@@ -54,6 +55,8 @@ from praxisbote.texts.rendering import render_many, resolve_language
 
 NONE = "none"
 MAX_DAYS = 31
+#: Protocol detail of the withdrawn reminders (English; the staff UI translates it).
+MASS_CANCELLED = declare(gettext_noop("appointment cancelled (mass cancellation)"))
 #: Why a patient was not told; the keys are API values.
 REASONS = {
     "no_channel": gettext_lazy("no channel with consent and address: please call"),
@@ -289,7 +292,7 @@ def _cancel_rows(rows: list[Row], now: datetime) -> None:
     states.apply(
         pending,
         State.CANCELLED,
-        "appointment cancelled (mass cancellation)",
+        MASS_CANCELLED.format(),
         fields=["reserved", "lease_until"],
     )
 

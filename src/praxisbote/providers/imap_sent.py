@@ -22,8 +22,55 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
+from praxisbote.messaging.reasons import declare
+
 DEFAULT_PORT = 993
 DEFAULT_FOLDER = "Sent"
+
+
+# Reasons (English in the protocol, translated for staff: ``messaging/reasons.py``); they
+# end up in the ``sent`` event's detail after "copy to the Sent folder ... failed".
+NO_WAY_TO_CONNECT = declare(gettext_noop("No way to connect to the IMAP server was found."))
+NO_TLS = declare(gettext_noop("No TLS on %(host)s port %(port)d: %(problem)s"))
+CERTIFICATE = declare(
+    gettext_noop("The certificate of the IMAP server %(host)s is not trusted (%(problem)s).")
+)
+NO_STARTTLS = declare(
+    gettext_noop(
+        "The IMAP server %(host)s port %(port)d does not offer STARTTLS encryption; the "
+        "password is not sent unencrypted. Use the provider's IMAP port 993."
+    )
+)
+LOGIN_REFUSED = declare(
+    gettext_noop(
+        "The IMAP server did not accept the user name and password of the e-mail account "
+        "(%(answer)s). Check the IMAP server name; some providers need IMAP to be switched "
+        "on in the mailbox settings."
+    )
+)
+FOLDER_REFUSED = declare(
+    gettext_noop("The IMAP server refused to store the copy in the folder '%(folder)s': %(answer)s")
+)
+UNKNOWN_HOST = declare(gettext_noop("The IMAP server name %(host)s is unknown (no DNS entry)."))
+REFUSED = declare(
+    gettext_noop(
+        "The IMAP server %(host)s port %(port)d refused the connection; check the IMAP port."
+    )
+)
+NO_ANSWER = declare(gettext_noop("No answer from the IMAP server %(host)s port %(port)d."))
+TLS_FAILED = declare(
+    gettext_noop(
+        "The encrypted connection to the IMAP server %(host)s port %(port)d failed (%(problem)s)."
+    )
+)
+CLOSED = declare(
+    gettext_noop("The IMAP server %(host)s port %(port)d closed the connection unexpectedly.")
+)
+CANNOT_TALK = declare(
+    gettext_noop("Could not talk to the IMAP server %(host)s port %(port)d: %(problem)s")
+)
 
 
 class SentCopyError(Exception):
@@ -105,10 +152,10 @@ class SentFolder:
                 continue
             self._login(imap)
             return imap
-        raise last or SentCopyError("No way to connect to the IMAP server was found.")
+        raise last or SentCopyError(NO_WAY_TO_CONNECT.format())
 
     def _connect(self, mode: str) -> imaplib.IMAP4:
-        where = f"{self.host} port {self.port}"
+        where = {"host": self.host, "port": self.port}
         try:
             if mode == "tls":
                 return imaplib.IMAP4_SSL(
@@ -117,12 +164,11 @@ class SentFolder:
             imap = imaplib.IMAP4(self.host, self.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
             raise SentCopyError(
-                f"The certificate of the IMAP server {self.host} is not trusted "
-                f"({exc.verify_message})."
+                CERTIFICATE.format(host=self.host, problem=exc.verify_message)
             ) from None
         except ssl.SSLError as exc:
             if len(self._plan()) > 1:
-                raise _NotTls(f"No TLS on {where}: {exc.reason or exc}") from None
+                raise _NotTls(NO_TLS.format(**where, problem=exc.reason or exc)) from None
             raise SentCopyError(self._reason(exc)) from None
         except (imaplib.IMAP4.error, OSError) as exc:
             raise SentCopyError(self._reason(exc)) from None
@@ -130,15 +176,11 @@ class SentFolder:
             if "STARTTLS" in imap.capabilities:
                 imap.starttls(ssl_context=self.tls_context())
             elif not self.allow_plain_loopback:
-                raise SentCopyError(
-                    f"The IMAP server {where} does not offer STARTTLS encryption; the password "
-                    "is not sent unencrypted. Use the provider's IMAP port 993."
-                )
+                raise SentCopyError(NO_STARTTLS.format(**where))
         except ssl.SSLCertVerificationError as exc:
             imap.shutdown()
             raise SentCopyError(
-                f"The certificate of the IMAP server {self.host} is not trusted "
-                f"({exc.verify_message})."
+                CERTIFICATE.format(host=self.host, problem=exc.verify_message)
             ) from None
         except SentCopyError:
             imap.shutdown()
@@ -157,11 +199,7 @@ class SentFolder:
                 imap.login(self.username, self.password)
         except imaplib.IMAP4.error as exc:
             imap.shutdown()
-            raise SentCopyError(
-                "The IMAP server did not accept the user name and password of the e-mail "
-                f"account ({self._scrub(_text(exc))}). Check the IMAP server name; some "
-                "providers need IMAP to be switched on in the mailbox settings."
-            ) from None
+            raise SentCopyError(LOGIN_REFUSED.format(answer=self._scrub(_text(exc)))) from None
         except OSError as exc:
             imap.shutdown()
             raise SentCopyError(self._reason(exc)) from None
@@ -177,23 +215,22 @@ class SentFolder:
             typ, answer = imap.append(mailbox, r"(\Seen)", when, data)
         if typ != "OK":
             raise SentCopyError(
-                f"The IMAP server refused to store the copy in the folder "
-                f"'{self.folder}': {self._scrub(_text(answer))}"
+                FOLDER_REFUSED.format(folder=self.folder, answer=self._scrub(_text(answer)))
             )
 
     def _reason(self, exc: BaseException) -> str:
-        where = f"{self.host} port {self.port}"
+        where = {"host": self.host, "port": self.port}
         if isinstance(exc, socket.gaierror):
-            return f"The IMAP server name {self.host} is unknown (no DNS entry)."
+            return UNKNOWN_HOST.format(host=self.host)
         if isinstance(exc, ConnectionRefusedError):
-            return f"The IMAP server {where} refused the connection; check the IMAP port."
+            return REFUSED.format(**where)
         if isinstance(exc, TimeoutError):
-            return f"No answer from the IMAP server {where}."
+            return NO_ANSWER.format(**where)
         if isinstance(exc, ssl.SSLError):
-            return f"The encrypted connection to the IMAP server {where} failed ({exc.reason})."
+            return TLS_FAILED.format(**where, problem=exc.reason)
         if isinstance(exc, imaplib.IMAP4.abort | ConnectionError | EOFError):
-            return f"The IMAP server {where} closed the connection unexpectedly."
-        return f"Could not talk to the IMAP server {where}: {self._scrub(_text(exc))}"
+            return CLOSED.format(**where)
+        return CANNOT_TALK.format(**where, problem=self._scrub(_text(exc)))
 
     def _scrub(self, text: str) -> str:
         if not self.password or not text:

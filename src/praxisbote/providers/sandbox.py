@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from asgiref.sync import sync_to_async
+from django.utils.translation import gettext_noop
 
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_DELIVERED,
     STATUS_UNDELIVERABLE,
@@ -42,6 +44,12 @@ DEFAULT_RULES: list[dict[str, Any]] = [
     {"pattern": r"^fail-permanent", "outcome": "permanent"},
     {"pattern": r"^undeliverable@|^\+?\d+0009$", "outcome": "undeliverable"},
 ]
+
+# What test mode writes into the protocol (English, translated for staff: reasons.py).
+RULE_REFUSED = declare(gettext_noop("sandbox rule: %(recipient)s is refused"))
+RULE_TEMPORARY = declare(gettext_noop("sandbox rule: temporary failure (attempt %(attempt)d)"))
+REPORT = declare(gettext_noop("sandbox delivery report"))
+NOTHING_LEAVES = declare(gettext_noop("test mode: nothing leaves this server"))
 
 
 class SandboxProvider(Provider):
@@ -76,16 +84,14 @@ class SandboxProvider(Provider):
                 outcomes.append(
                     SendOutcome(
                         message.message_id,
-                        error=PermanentError(f"sandbox rule: {message.recipient} is refused"),
+                        error=PermanentError(RULE_REFUSED.format(recipient=message.recipient)),
                     )
                 )
             elif rule and rule[0] == "transient" and message.attempt <= rule[1]:
                 outcomes.append(
                     SendOutcome(
                         message.message_id,
-                        error=TransientError(
-                            f"sandbox rule: temporary failure (attempt {message.attempt})"
-                        ),
+                        error=TransientError(RULE_TEMPORARY.format(attempt=message.attempt)),
                     )
                 )
             else:
@@ -152,7 +158,7 @@ class SandboxProvider(Provider):
         )
 
     async def check_credentials(self) -> CheckResult:
-        return CheckResult(ok=True, detail="test mode: nothing leaves this server")
+        return CheckResult(ok=True, detail=NOTHING_LEAVES.format())
 
     async def poll_status(self, provider_message_ids: Sequence[str]) -> list[StatusUpdate]:
         """Simulated delivery reports: accepted messages are delivered, rule hits are not."""
@@ -160,7 +166,7 @@ class SandboxProvider(Provider):
             StatusUpdate(
                 provider_message_id=pid,
                 status=STATUS_UNDELIVERABLE if pid.endswith("-u") else STATUS_DELIVERED,
-                detail="sandbox delivery report",
+                detail=REPORT.format(),
                 payload={"sandbox": True, "id": pid},
             )
             for pid in provider_message_ids

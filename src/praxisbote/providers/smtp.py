@@ -50,6 +50,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     CheckResult,
     Outgoing,
@@ -70,18 +71,145 @@ DEFAULT_SESSIONS = 2
 DEFAULT_MAX_PER_CONNECTION = 100
 DEFAULT_TIMEOUT = 30.0
 
-#: Start of the reason a message waits with in password mode "memory" after a restart.
-PASSWORD_NEEDED = "Password needed after restart"  # noqa: S105 - a reason, no secret
-#: How often such messages look again; saving the password wakes them at once.
+#: How often messages waiting for the password (memory mode) look again; saving the
+#: password wakes them at once.
 PASSWORD_WAIT_SECONDS = 300.0
 
-#: Stored in English like every provider reason; the test mail answers it translated
-#: (``email_settings.readable``), so it is marked for the catalogue without translating here.
-AUTH_HINT = gettext_noop(
-    "The e-mail provider did not accept the user name and password. Check the password; "
-    "many providers (Proton, Gmail, Yahoo, iCloud) need a separate app password for SMTP, "
-    "and some (GMX, WEB.DE) need sending via SMTP to be switched on in the mailbox settings."
+# Reasons: stored in English in the protocol like every provider's, shown translated to
+# staff (``messaging/reasons.py``). ``answer`` is the server's own text (code and message).
+LOGIN_REFUSED = declare(
+    gettext_noop(
+        "The e-mail provider did not accept the user name and password. Check the password; "
+        "many providers (Proton, Gmail, Yahoo, iCloud) need a separate app password for SMTP, "
+        "and some (GMX, WEB.DE) need sending via SMTP to be switched on in the mailbox "
+        "settings. (server answer: %(answer)s)"
+    )
 )
+LOGIN_UNAVAILABLE = declare(
+    gettext_noop(
+        "The mail server could not check the login right now (%(answer)s); it will be tried again."
+    )
+)
+NO_LOGIN = declare(
+    gettext_noop(
+        "The mail server %(host)s offers no login on this connection; check the server name "
+        "and port in the e-mail settings."
+    )
+)
+NO_LOGIN_METHOD = declare(
+    gettext_noop("The mail server %(host)s offers no login method we support.")
+)
+#: Password mode "memory" after a restart: the message waits queued for the password.
+PASSWORD_NEEDED = declare(
+    gettext_noop(
+        "Password needed after restart: the e-mail password is kept in memory only and "
+        "praxisbote was restarted. Enter the password again in the e-mail settings; the "
+        "message waits queued until then."
+    )
+)
+NO_PASSWORD = declare(
+    gettext_noop("No password is stored for the e-mail account; enter it in the e-mail settings.")
+)
+NOT_SET_UP = declare(gettext_noop("The e-mail account is not set up: server and sender address."))
+NO_WAY_TO_CONNECT = declare(gettext_noop("No way to connect was found."))
+NO_STARTTLS = declare(
+    gettext_noop(
+        "The mail server %(host)s on port %(port)d does not offer STARTTLS encryption, so "
+        "the password and mails would travel unencrypted. Use the provider's port 465 or "
+        "587 with encryption."
+    )
+)
+CERTIFICATE = declare(
+    gettext_noop(
+        "The certificate of the mail server %(host)s is not trusted (%(problem)s). Check the "
+        "server name; a server with its own certificate authority needs that CA installed "
+        "on this machine."
+    )
+)
+UNKNOWN_HOST = declare(
+    gettext_noop(
+        "The mail server name %(host)s is unknown (no DNS entry). Check the server name in "
+        "the e-mail settings and the internet connection."
+    )
+)
+CONNECTION_REFUSED = declare(
+    gettext_noop(
+        "The mail server %(host)s port %(port)d refused the connection. Check the port; a "
+        "firewall, router or antivirus program may also block outgoing mail."
+    )
+)
+TLS_FAILED = declare(
+    gettext_noop(
+        "The encrypted connection to %(host)s port %(port)d failed (%(problem)s). Check the "
+        "port: 465 uses TLS, 587 uses STARTTLS."
+    )
+)
+NO_ANSWER = declare(
+    gettext_noop(
+        "No answer from the mail server %(host)s port %(port)d. A firewall or the router "
+        "may block the port, or the server is down."
+    )
+)
+CLOSED = declare(
+    gettext_noop("The mail server %(host)s port %(port)d closed the connection unexpectedly.")
+)
+CANNOT_TALK = declare(
+    gettext_noop("Could not talk to the mail server %(host)s port %(port)d: %(problem)s")
+)
+TIMEOUT = declare(
+    gettext_noop(
+        "The mail server %(host)s did not answer in time; the message will be sent again later."
+    )
+)
+TURNED_AWAY = declare(
+    gettext_noop("The mail server %(host)s turned the connection away: %(answer)s")
+)
+#: Refusals in the mail transaction, permanent (5xx) or temporary (4xx).
+REFUSED_RECIPIENT = declare(
+    gettext_noop("The mail server refused the recipient %(recipient)s: %(answer)s")
+)
+REFUSED_SENDER = declare(
+    gettext_noop("The mail server refused the sender address %(sender)s: %(answer)s")
+)
+REFUSED_MESSAGE = declare(gettext_noop("The mail server refused the message: %(answer)s"))
+REFUSED_RECIPIENT_FOR_NOW = declare(
+    gettext_noop(
+        "The mail server refused the recipient %(recipient)s: %(answer)s (temporary; it will "
+        "be tried again)"
+    )
+)
+REFUSED_SENDER_FOR_NOW = declare(
+    gettext_noop(
+        "The mail server refused the sender address %(sender)s: %(answer)s (temporary; it "
+        "will be tried again)"
+    )
+)
+REFUSED_MESSAGE_FOR_NOW = declare(
+    gettext_noop(
+        "The mail server refused the message: %(answer)s (temporary; it will be tried again)"
+    )
+)
+#: The ``sent`` event's detail, and the notes added to it (BCC, copy in the Sent folder).
+ACCEPTED = declare(gettext_noop("accepted by %(host)s: %(answer)s"))
+BCC_REFUSED = declare(
+    gettext_noop("%(detail)s; BCC copy to %(address)s refused: %(answer)s"), nested=["detail"]
+)
+SENT_COPY_STORED = declare(
+    gettext_noop("%(detail)s; copy stored in the Sent folder '%(folder)s'"), nested=["detail"]
+)
+SENT_COPY_FAILED = declare(
+    gettext_noop(
+        "%(detail)s; copy to the Sent folder '%(folder)s' failed (the mail was sent): %(problem)s"
+    ),
+    nested=["detail", "problem"],
+)
+SENT_COPY_ERROR = declare(gettext_noop("unexpected error: %(error)s"))
+#: The key check of the e-mail settings.
+LOGGED_IN = declare(
+    gettext_noop("Logged in to %(host)s port %(port)d as %(user)s (%(encryption)s)."),
+    nested=["encryption"],
+)
+NO_ENCRYPTION = declare(gettext_noop("no encryption (local server)"))
 
 
 class _ConnectFailed(Exception):
@@ -279,15 +407,17 @@ class SmtpProvider(Provider):
             )
         except Exception as exc:  # a bug here must not turn sent mails into retries
             log.exception("copy to the Sent folder failed")
-            results = [f"unexpected error: {type(exc).__name__}"] * len(sent)
+            results = [SENT_COPY_ERROR.format(error=type(exc).__name__)] * len(sent)
         folder = self.sent_folder.folder
         for (outcome, _data), problem in zip(sent, results, strict=True):
+            detail = outcome.detail
             if problem:
-                note = f"copy to the Sent folder '{folder}' failed (the mail was sent): {problem}"
-                log.warning("message %s: %s", outcome.message_id, note)
+                outcome.detail = SENT_COPY_FAILED.format(
+                    detail=detail, folder=folder, problem=problem
+                )
+                log.warning("message %s: %s", outcome.message_id, outcome.detail)
             else:
-                note = f"copy stored in the Sent folder '{folder}'"
-            outcome.detail = "; ".join(filter(None, [outcome.detail, note]))
+                outcome.detail = SENT_COPY_STORED.format(detail=detail, folder=folder)
             outcome.payload = {**(outcome.payload or {}), "sent_copy": not problem}
 
     async def send_one(self, message: Outgoing) -> SendOutcome:
@@ -323,13 +453,7 @@ class SmtpProvider(Provider):
                 session.smtp.close()
                 return (
                     None,
-                    self._failed(
-                        message,
-                        TransientError(
-                            f"The mail server {self.host} did not answer in time; "
-                            "the message will be sent again later."
-                        ),
-                    ),
+                    self._failed(message, TransientError(TIMEOUT.format(host=self.host))),
                     None,
                 )
             except ProviderError as exc:
@@ -350,21 +474,22 @@ class SmtpProvider(Provider):
         except aiosmtplib.SMTPResponseException as exc:
             await self._rset(smtp)
             raise self._response_error(exc, recipient) from None
-        notes = []
+        refused = []
         for address in self.bcc:
             try:
                 await smtp.rcpt(address)
             except aiosmtplib.SMTPResponseException as exc:
-                notes.append(
-                    f"BCC copy to {address} refused: {exc.code} {self._scrub(exc.message)}"
-                )
+                refused.append((address, f"{exc.code} {self._scrub(exc.message)}"))
         try:
             response = await smtp.data(data)
         except aiosmtplib.SMTPResponseException as exc:
             await self._rset(smtp)
             raise self._response_error(exc, recipient) from None
-        accepted = f"accepted by {self.host}: {response.code} {self._scrub(response.message)}"
-        return "; ".join([accepted, *notes])
+        answer = f"{response.code} {self._scrub(response.message)}"
+        detail = ACCEPTED.format(host=self.host, answer=answer)
+        for address, refusal in refused:
+            detail = BCC_REFUSED.format(detail=detail, address=address, answer=refusal)
+        return detail
 
     async def _rset(self, smtp: aiosmtplib.SMTP) -> None:
         try:
@@ -375,15 +500,19 @@ class SmtpProvider(Provider):
     def _response_error(
         self, exc: aiosmtplib.SMTPResponseException, recipient: str
     ) -> ProviderError:
-        text = f"{exc.code} {self._scrub(exc.message)}".strip()
+        answer = f"{exc.code} {self._scrub(exc.message)}".strip()
+        temporary = 400 <= exc.code < 500
         if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
-            what = f"The mail server refused the recipient {recipient}: {text}"
+            reason = REFUSED_RECIPIENT_FOR_NOW if temporary else REFUSED_RECIPIENT
+            what = reason.format(recipient=recipient, answer=answer)
         elif isinstance(exc, aiosmtplib.SMTPSenderRefused):
-            what = f"The mail server refused the sender address {self.from_address}: {text}"
+            reason = REFUSED_SENDER_FOR_NOW if temporary else REFUSED_SENDER
+            what = reason.format(sender=self.from_address, answer=answer)
         else:
-            what = f"The mail server refused the message: {text}"
-        if 400 <= exc.code < 500:
-            return TransientError(what + " (temporary; it will be tried again)", code=str(exc.code))
+            reason = REFUSED_MESSAGE_FOR_NOW if temporary else REFUSED_MESSAGE
+            what = reason.format(answer=answer)
+        if temporary:
+            return TransientError(what, code=str(exc.code))
         return PermanentError(what, code=str(exc.code))
 
     # -- sessions ----------------------------------------------------------------------
@@ -411,26 +540,18 @@ class SmtpProvider(Provider):
     async def _open(self) -> _Session:
         """A connected, encrypted (or allowed-plain) and logged-in session, or _ConnectFailed."""
         if not self.host or not self.from_address:
-            raise _ConnectFailed(
-                PermanentError("The e-mail account is not set up: server and sender address.")
-            )
+            raise _ConnectFailed(PermanentError(NOT_SET_UP.format()))
         if not self.__password and self.password_mode == "memory":  # noqa: S105
             # Seed 000's mode after a restart: wait (queued) until the practice enters it.
             raise _ConnectFailed(
                 ThrottledError(
-                    f"{PASSWORD_NEEDED}: the e-mail password is kept in memory only and "
-                    "praxisbote was restarted. Enter the password again in the e-mail "
-                    "settings; the message waits queued until then.",
+                    PASSWORD_NEEDED.format(),
                     code="password-needed",
                     retry_after=PASSWORD_WAIT_SECONDS,
                 )
             )
         if not self.__password:
-            raise _ConnectFailed(
-                PermanentError(
-                    "No password is stored for the e-mail account; enter it in the e-mail settings."
-                )
-            )
+            raise _ConnectFailed(PermanentError(NO_PASSWORD.format()))
         if self._local_hostname is None:
             self._local_hostname = await asyncio.get_running_loop().run_in_executor(
                 None, socket.getfqdn
@@ -452,7 +573,7 @@ class SmtpProvider(Provider):
                 raise _ConnectFailed(exc) from None
             self._mode = mode
             return _Session(smtp)
-        raise _ConnectFailed(last or TransientError("No way to connect was found."))
+        raise _ConnectFailed(last or TransientError(NO_WAY_TO_CONNECT.format()))
 
     async def _connect(self, mode: str) -> aiosmtplib.SMTP:
         smtp = aiosmtplib.SMTP(
@@ -472,11 +593,7 @@ class SmtpProvider(Provider):
                     await smtp.starttls()
                 elif not self.allow_plain_loopback:
                     smtp.close()
-                    raise PermanentError(
-                        f"The mail server {self.host} on port {self.port} does not offer "
-                        "STARTTLS encryption, so the password and mails would travel "
-                        "unencrypted. Use the provider's port 465 or 587 with encryption."
-                    )
+                    raise PermanentError(NO_STARTTLS.format(host=self.host, port=self.port))
         except ProviderError:
             raise
         except aiosmtplib.SMTPResponseException as exc:
@@ -501,32 +618,24 @@ class SmtpProvider(Provider):
         except aiosmtplib.SMTPAuthenticationError as exc:
             if 400 <= exc.code < 500:
                 raise TransientError(
-                    f"The mail server could not check the login right now ({exc.code} "
-                    f"{self._scrub(exc.message)}); it will be tried again."
+                    LOGIN_UNAVAILABLE.format(answer=f"{exc.code} {self._scrub(exc.message)}")
                 ) from None
             raise PermanentError(
-                f"{AUTH_HINT} (server answer: {exc.code} {self._scrub(exc.message)})",
+                LOGIN_REFUSED.format(answer=f"{exc.code} {self._scrub(exc.message)}"),
                 code="auth",
             ) from None
         except aiosmtplib.SMTPNotSupported:
-            raise PermanentError(
-                f"The mail server {self.host} offers no login on this connection; check the "
-                "server name and port in the e-mail settings.",
-                code="auth",
-            ) from None
+            raise PermanentError(NO_LOGIN.format(host=self.host), code="auth") from None
         except aiosmtplib.SMTPResponseException as exc:
             raise self._response_error(exc, "") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             if isinstance(exc, aiosmtplib.SMTPException) and "authentication method" in str(exc):
-                raise PermanentError(
-                    f"The mail server {self.host} offers no login method we support.",
-                    code="auth",
-                ) from None
+                raise PermanentError(NO_LOGIN_METHOD.format(host=self.host), code="auth") from None
             raise self._connection_error(exc) from None
 
     def _greeting_error(self, exc: aiosmtplib.SMTPResponseException) -> ProviderError:
-        text = f"{exc.code} {self._scrub(exc.message)}"
-        reason = f"The mail server {self.host} turned the connection away: {text}"
+        answer = f"{exc.code} {self._scrub(exc.message)}"
+        reason = TURNED_AWAY.format(host=self.host, answer=answer)
         if 400 <= exc.code < 500:
             return TransientError(reason)
         return PermanentError(reason)
@@ -535,41 +644,27 @@ class SmtpProvider(Provider):
         cause = _root_cause(exc)
         if isinstance(cause, ssl.SSLCertVerificationError):
             return PermanentError(
-                f"The certificate of the mail server {self.host} is not trusted "
-                f"({cause.verify_message}). Check the server name; a server with its own "
-                "certificate authority needs that CA installed on this machine.",
+                CERTIFICATE.format(host=self.host, problem=cause.verify_message),
                 code="tls-certificate",
             )
         return TransientError(self._reason_for_connection(exc), code="connection")
 
     def _reason_for_connection(self, exc: BaseException) -> str:
         cause = _root_cause(exc)
-        where = f"{self.host} port {self.port}"
+        where = {"host": self.host, "port": self.port}
         if isinstance(cause, socket.gaierror):
-            return (
-                f"The mail server name {self.host} is unknown (no DNS entry). Check the "
-                "server name in the e-mail settings and the internet connection."
-            )
+            return UNKNOWN_HOST.format(host=self.host)
         if isinstance(cause, ConnectionRefusedError):
-            return (
-                f"The mail server {where} refused the connection. Check the port; a firewall, "
-                "router or antivirus program may also block outgoing mail."
-            )
+            return CONNECTION_REFUSED.format(**where)
         if isinstance(cause, ssl.SSLError):
-            return (
-                f"The encrypted connection to {where} failed ({cause.reason or cause}). "
-                "Check the port: 465 uses TLS, 587 uses STARTTLS."
-            )
+            return TLS_FAILED.format(**where, problem=cause.reason or cause)
         if isinstance(cause, TimeoutError | asyncio.TimeoutError) or isinstance(
             exc, aiosmtplib.SMTPTimeoutError
         ):
-            return (
-                f"No answer from the mail server {where}. A firewall or the router may block "
-                "the port, or the server is down."
-            )
+            return NO_ANSWER.format(**where)
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
-            return f"The mail server {where} closed the connection unexpectedly."
-        return f"Could not talk to the mail server {where}: {self._scrub(str(exc))}"
+            return CLOSED.format(**where)
+        return CANNOT_TALK.format(**where, problem=self._scrub(str(exc)))
 
     async def _quit(self, session: _Session) -> None:
         try:
@@ -605,11 +700,13 @@ class SmtpProvider(Provider):
             return CheckResult(ok=False, detail=exc.error.reason, extra={"code": exc.error.code})
         encryption = "TLS" if self._mode == "tls" else "STARTTLS"
         if self._mode == "starttls" and session.smtp.get_transport_info("sslcontext") is None:
-            encryption = "no encryption (local server)"
+            encryption = NO_ENCRYPTION.format()
         await self._quit(session)
         return CheckResult(
             ok=True,
-            detail=f"Logged in to {self.host} port {self.port} as {self.username} ({encryption}).",
+            detail=LOGGED_IN.format(
+                host=self.host, port=self.port, user=self.username, encryption=encryption
+            ),
             extra={"encryption": encryption},
         )
 

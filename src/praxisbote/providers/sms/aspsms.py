@@ -23,6 +23,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
     STATUS_DELIVERED,
@@ -39,6 +42,8 @@ from praxisbote.providers.sms import base
 from praxisbote.providers.sms.base import HttpResponse, HttpSmsProvider
 
 LABEL = "ASPSMS"
+#: Key check answer (English like every reason; reasons.py translates it for staff).
+KEY_ACCEPTED = declare(gettext_noop("ASPSMS accepted userkey and password."))
 STATUS_MAP: dict[str, str] = {
     # notification URLs (our ``s`` parameter)
     "delivered": STATUS_DELIVERED,
@@ -98,7 +103,8 @@ class AspsmsProvider(HttpSmsProvider):
         )
         data = response.json()
         if not isinstance(data, dict):
-            raise base.gateway_trouble(self.label, f"unexpected answer, HTTP {response.status}")
+            unexpected = base.UNEXPECTED_ANSWER.format(status=response.status)
+            raise base.gateway_trouble(self.label, unexpected)
         code = str(data.get("StatusCode", ""))
         if code != "1":
             raise error_for(code, str(data.get("StatusInfo") or ""))
@@ -125,7 +131,7 @@ class AspsmsProvider(HttpSmsProvider):
             credits = await self.balance()
         except (PermanentError, TransientError) as exc:
             return CheckResult(ok=False, detail=exc.reason)
-        return CheckResult(ok=True, detail="ASPSMS accepted userkey and password.", balance=credits)
+        return CheckResult(ok=True, detail=KEY_ACCEPTED.format(), balance=credits)
 
     async def poll_status(self, provider_message_ids: Sequence[str]) -> list[StatusUpdate]:
         updates: list[StatusUpdate] = []

@@ -16,7 +16,8 @@ all gateways share lives here, so that each adapter stays small and they all beh
 - delivery reports by webhook (``parse_webhook``) and by polling (``poll_status``), both
   through ``map_status`` and the adapter's one table.
 
-Reasons are English, like the SMTP provider's: they are stored in the protocol as written.
+Reasons are English, like the SMTP provider's: they are stored in the protocol as written
+and declared as templates (``messaging/reasons.py``), so the staff UI shows them translated.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from typing import Any, ClassVar
 import aiohttp
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from praxisbote.messaging import reasons as R
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
     STATUS_DELIVERED,
@@ -155,59 +159,109 @@ def parse_decimal(value: Any) -> Decimal | None:
 
 # --- Readable errors -------------------------------------------------------------------
 # One place for the wording, so that every adapter says the same thing for the same trouble.
+# Each has a form with the gateway's own code or text in brackets (``detail``) and one
+# without. ``rejected`` and ``gateway_trouble`` take a phrase of ours or the gateway's text.
+
+WRONG_KEY = declare(
+    gettext_noop(
+        "%(gateway)s refused the access key. Check the key in the SMS settings (Key-Check)."
+    )
+)
+WRONG_KEY_DETAIL = declare(
+    gettext_noop(
+        "%(gateway)s refused the access key (%(detail)s). Check the key in the SMS settings "
+        "(Key-Check)."
+    )
+)
+NO_CREDIT = declare(
+    gettext_noop(
+        "No credit left at %(gateway)s. Top up the gateway account; the SMS will be tried again."
+    )
+)
+NO_CREDIT_DETAIL = declare(
+    gettext_noop(
+        "No credit left at %(gateway)s (%(detail)s). Top up the gateway account; the SMS will "
+        "be tried again."
+    )
+)
+INVALID_NUMBER = declare(gettext_noop("%(gateway)s refused the number %(recipient)s as invalid."))
+INVALID_NUMBER_DETAIL = declare(
+    gettext_noop("%(gateway)s refused the number %(recipient)s as invalid (%(detail)s)."),
+    nested=["detail"],  # Twilio passes its own reason on
+)
+INVALID_SENDER = declare(
+    gettext_noop("%(gateway)s refused the sender ID. Check it in the SMS settings.")
+)
+INVALID_SENDER_DETAIL = declare(
+    gettext_noop("%(gateway)s refused the sender ID (%(detail)s). Check it in the SMS settings.")
+)
+REJECTED = declare(gettext_noop("%(gateway)s refused the SMS: %(detail)s."), nested=["detail"])
+THROTTLED = declare(gettext_noop("%(gateway)s asked us to slow down (too many requests); waiting."))
+THROTTLED_FOR = declare(
+    gettext_noop(
+        "%(gateway)s asked us to slow down (too many requests); waiting for %(seconds)s s."
+    )
+)
+TROUBLE = declare(
+    gettext_noop("%(gateway)s has a problem right now (%(detail)s); the SMS will be tried again."),
+    nested=["detail"],
+)
+UNREACHABLE = declare(
+    gettext_noop("%(gateway)s could not be reached (%(error)s); the SMS will be tried again.")
+)
+#: Phrases inside ``rejected``/``gateway_trouble`` that adapters share.
+UNEXPECTED_ANSWER = declare(gettext_noop("unexpected answer, HTTP %(status)s"))
+NO_MESSAGE_ID = declare(gettext_noop("no message id in the answer"))
+#: Key check.
+KEY_ACCEPTED = declare(gettext_noop("%(gateway)s accepted the key."))
+NO_KEY_CHECK = declare(gettext_noop("%(gateway)s offers no key check."))
 
 
 def wrong_key(gateway: str, detail: str = "") -> PermanentError:
-    extra = f" ({detail})" if detail else ""
-    return PermanentError(
-        f"{gateway} refused the access key{extra}. Check the key in the SMS settings (Key-Check).",
-        code="auth",
-    )
+    if detail:
+        return PermanentError(WRONG_KEY_DETAIL.format(gateway=gateway, detail=detail), code="auth")
+    return PermanentError(WRONG_KEY.format(gateway=gateway), code="auth")
 
 
 def no_credit(gateway: str, detail: str = "") -> TransientError:
     """No credit at the gateway: the practice tops up there; until then messages wait."""
-    extra = f" ({detail})" if detail else ""
-    return TransientError(
-        f"No credit left at {gateway}{extra}. Top up the gateway account; the SMS will be "
-        "tried again.",
-        code="no-credit",
-    )
+    if detail:
+        reason = NO_CREDIT_DETAIL.format(gateway=gateway, detail=detail)
+    else:
+        reason = NO_CREDIT.format(gateway=gateway)
+    return TransientError(reason, code="no-credit")
 
 
 def invalid_number(gateway: str, recipient: str, detail: str = "") -> PermanentError:
-    extra = f" ({detail})" if detail else ""
-    return PermanentError(
-        f"{gateway} refused the number {recipient} as invalid{extra}.", code="invalid-number"
-    )
+    if detail:
+        reason = INVALID_NUMBER_DETAIL.format(gateway=gateway, recipient=recipient, detail=detail)
+    else:
+        reason = INVALID_NUMBER.format(gateway=gateway, recipient=recipient)
+    return PermanentError(reason, code="invalid-number")
 
 
 def invalid_sender(gateway: str, detail: str = "") -> PermanentError:
-    extra = f" ({detail})" if detail else ""
-    return PermanentError(
-        f"{gateway} refused the sender ID{extra}. Check it in the SMS settings.",
-        code="sender",
-    )
+    if detail:
+        reason = INVALID_SENDER_DETAIL.format(gateway=gateway, detail=detail)
+    else:
+        reason = INVALID_SENDER.format(gateway=gateway)
+    return PermanentError(reason, code="sender")
 
 
 def rejected(gateway: str, detail: str) -> PermanentError:
-    return PermanentError(f"{gateway} refused the SMS: {detail}.", code="rejected")
+    return PermanentError(REJECTED.format(gateway=gateway, detail=detail), code="rejected")
 
 
 def throttled(gateway: str, retry_after: float | None = None) -> ThrottledError:
-    wait = f" for {retry_after:g} s" if retry_after else ""
-    return ThrottledError(
-        f"{gateway} asked us to slow down (too many requests); waiting{wait}.",
-        code="throttled",
-        retry_after=retry_after,
-    )
+    if retry_after:
+        reason = THROTTLED_FOR.format(gateway=gateway, seconds=f"{retry_after:g}")
+    else:
+        reason = THROTTLED.format(gateway=gateway)
+    return ThrottledError(reason, code="throttled", retry_after=retry_after)
 
 
 def gateway_trouble(gateway: str, detail: str) -> TransientError:
-    return TransientError(
-        f"{gateway} has a problem right now ({detail}); the SMS will be tried again.",
-        code="gateway",
-    )
+    return TransientError(TROUBLE.format(gateway=gateway, detail=detail), code="gateway")
 
 
 class HttpSmsProvider(Provider):
@@ -328,11 +382,11 @@ class HttpSmsProvider(Provider):
                 body = await response.read()
                 result = HttpResponse(response.status, dict(response.headers), body)
         except TimeoutError:
-            raise gateway_trouble(self.label, f"no answer within {self.timeout:g} s") from None
+            no_answer = R.NO_ANSWER_WITHIN.format(seconds=f"{self.timeout:g}")
+            raise gateway_trouble(self.label, no_answer) from None
         except aiohttp.ClientConnectionError as exc:
             raise TransientError(
-                f"{self.label} could not be reached ({type(exc).__name__}); the SMS will be "
-                "tried again.",
+                UNREACHABLE.format(gateway=self.label, error=type(exc).__name__),
                 code="connection",
             ) from None
         except aiohttp.ClientError as exc:
@@ -391,8 +445,9 @@ class HttpSmsProvider(Provider):
     async def check_credentials(self) -> CheckResult:
         if self.supports_balance:
             amount = await self.balance()
-            return CheckResult(ok=True, detail=f"{self.label} accepted the key.", balance=amount)
-        return CheckResult(ok=False, detail=f"{self.label} offers no key check.")
+            detail = KEY_ACCEPTED.format(gateway=self.label)
+            return CheckResult(ok=True, detail=detail, balance=amount)
+        return CheckResult(ok=False, detail=NO_KEY_CHECK.format(gateway=self.label))
 
     # -- helpers for adapters ------------------------------------------------------------
 
@@ -404,7 +459,7 @@ class HttpSmsProvider(Provider):
         return SendOutcome(
             message.message_id,
             provider_message_id=str(provider_id),
-            detail=f"accepted by {self.label}",
+            detail=R.ACCEPTED_BY.format(provider=self.label),
             payload=payload,
         )
 

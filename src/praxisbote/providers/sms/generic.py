@@ -35,7 +35,9 @@ from urllib.parse import parse_qsl
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     CheckResult,
     Outgoing,
@@ -53,6 +55,12 @@ METHODS = ("POST", "GET")
 AUTHS = ("none", "basic", "bearer", "header")
 FORMATS = ("json", "form", "query")
 ERROR_CLASSES = ("auth", "credit", "number", "sender", "throttle", "transient", "rejected")
+#: Key check without a balance query (English like every reason; reasons.py translates it).
+NO_KEY_CHECK = declare(
+    gettext_noop(
+        "%(gateway)s: no key check configured (it needs a balance query); send a test SMS instead."
+    )
+)
 PLACEHOLDER = re.compile(r"\{(to|to_digits|to_00|text|sender|reference|callback)\}")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -254,7 +262,7 @@ class GenericHttpProvider(HttpSmsProvider):
             raise self.error_for(str(response.status), message.recipient)
         provider_id = dig(data, str(self.config.get("response_id_path", "")))
         if provider_id in (None, ""):
-            raise base.rejected(self.gateway, "no message id in the answer")
+            raise base.rejected(self.gateway, base.NO_MESSAGE_ID.format())
         return self.accepted(message, str(provider_id), data)
 
     def error_for(self, code: str, recipient: str) -> ProviderError:
@@ -291,16 +299,13 @@ class GenericHttpProvider(HttpSmsProvider):
 
     async def check_credentials(self) -> CheckResult:
         if not self.config.get("balance_path"):
-            return CheckResult(
-                ok=False,
-                detail=f"{self.gateway}: no key check configured "
-                "(it needs a balance query); send a test SMS instead.",
-            )
+            return CheckResult(ok=False, detail=NO_KEY_CHECK.format(gateway=self.gateway))
         try:
             amount = await self.balance()
         except (PermanentError, TransientError) as exc:
             return CheckResult(ok=False, detail=exc.reason)
-        return CheckResult(ok=True, detail=f"{self.gateway} accepted the key.", balance=amount)
+        detail = base.KEY_ACCEPTED.format(gateway=self.gateway)
+        return CheckResult(ok=True, detail=detail, balance=amount)
 
     def map_status(self, raw: str) -> str | None:  # type: ignore[override]
         return self.statuses.get(str(raw).strip().upper())

@@ -31,6 +31,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
     STATUS_DELIVERED,
@@ -65,6 +68,27 @@ SUCCESS = ("100", "101")  # 100: all sent; 101: some recipients failed (see per 
 SIGNATURE_MAX_AGE = 300
 STATUS_BATCH = 100
 
+# seven.io's own reasons (English in the protocol; reasons.py translates them for staff).
+API_OFF = declare(
+    gettext_noop(
+        "seven.io: the HTTP API is switched off for this account (%(detail)s); switch it on "
+        "in the seven.io dashboard."
+    )
+)
+IP_REFUSED = declare(
+    gettext_noop(
+        "seven.io refused this server's IP address (%(detail)s); allow it in the seven.io "
+        "dashboard."
+    )
+)
+DAILY_LIMIT = declare(
+    gettext_noop("seven.io: daily limit for %(recipient)s reached (%(detail)s); tried again later.")
+)
+TOO_LONG = declare(gettext_noop("text too long (%(detail)s)"))
+DUPLICATE = declare(gettext_noop("the same text went to this number moments ago (%(detail)s)"))
+INCOMPLETE = declare(gettext_noop("incomplete request (%(detail)s)"))
+KEY_ACCEPTED = declare(gettext_noop("seven.io accepted the API key."))
+
 
 def _error_for(code: str, recipient: str, text: str = "") -> ProviderError:
     """seven's numeric codes (js-client ``ErrorCode``) as our error classes."""
@@ -75,37 +99,29 @@ def _error_for(code: str, recipient: str, text: str = "") -> ProviderError:
     if code in ("300", "900"):
         return base.wrong_key(label, detail)
     if code == "902":
-        return PermanentError(
-            f"seven.io: the HTTP API is switched off for this account ({detail}); switch it "
-            "on in the seven.io dashboard.",
-            code="auth",
-        )
+        return PermanentError(API_OFF.format(detail=detail), code="auth")
     if code == "903":
-        return PermanentError(
-            f"seven.io refused this server's IP address ({detail}); allow it in the seven.io "
-            "dashboard.",
-            code="auth",
-        )
+        return PermanentError(IP_REFUSED.format(detail=detail), code="auth")
     if code == "306":
         return base.invalid_sender(label, detail)
     if code == "500":
         return base.no_credit(label, detail)
     if code == "401":
-        return base.rejected(label, f"text too long ({detail})")
+        return base.rejected(label, TOO_LONG.format(detail=detail))
     if code == "402":
         # Reload lock: the same SMS to the same number within 180 s. Sending again cannot
         # help, and the first one went out.
-        return base.rejected(label, f"the same text went to this number moments ago ({detail})")
+        return base.rejected(label, DUPLICATE.format(detail=detail))
     if code == "403":
         return TransientError(
-            f"seven.io: daily limit for {recipient} reached ({detail}); tried again later.",
+            DAILY_LIMIT.format(recipient=recipient, detail=detail),
             code="limit",
             retry_after=3600,
         )
     if code in ("600", "700"):
         return base.gateway_trouble(label, detail)
     if code in ("301", "304", "305", "307", "400"):
-        return base.rejected(label, f"incomplete request ({detail})")
+        return base.rejected(label, INCOMPLETE.format(detail=detail))
     return base.gateway_trouble(label, detail)
 
 
@@ -173,9 +189,7 @@ class SevenProvider(HttpSmsProvider):
             return CheckResult(ok=False, detail=exc.reason)
         except TransientError as exc:
             return CheckResult(ok=False, detail=exc.reason)
-        return CheckResult(
-            ok=True, detail="seven.io accepted the API key.", balance=amount, extra={}
-        )
+        return CheckResult(ok=True, detail=KEY_ACCEPTED.format(), balance=amount, extra={})
 
     async def poll_status(self, provider_message_ids: Sequence[str]) -> list[StatusUpdate]:
         updates: list[StatusUpdate] = []

@@ -29,7 +29,9 @@ from urllib.parse import parse_qsl
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_DELIVERED,
     STATUS_SENT,
@@ -46,6 +48,10 @@ from praxisbote.providers.sms import base
 from praxisbote.providers.sms.base import HttpResponse, HttpSmsProvider
 
 LABEL = "Twilio"
+#: Key check answers (English like every reason; reasons.py translates them for staff).
+ACCOUNT_STATUS = declare(gettext_noop("Twilio account is %(status)s."))
+ACCOUNT_INACTIVE = declare(gettext_noop("Twilio account is not active."))
+KEY_ACCEPTED = declare(gettext_noop("Twilio accepted Account SID and auth token."))
 API = "2010-04-01/Accounts/{sid}"
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -175,10 +181,9 @@ class TwilioProvider(HttpSmsProvider):
             return CheckResult(ok=False, detail=exc.reason)
         status = str(account.get("status", ""))
         if status != "active":
-            return CheckResult(ok=False, detail=f"Twilio account is {status or 'not active'}.")
-        return CheckResult(
-            ok=True, detail="Twilio accepted Account SID and auth token.", balance=amount
-        )
+            reason = ACCOUNT_STATUS.format(status=status) if status else ACCOUNT_INACTIVE.format()
+            return CheckResult(ok=False, detail=reason)
+        return CheckResult(ok=True, detail=KEY_ACCEPTED.format(), balance=amount)
 
     async def poll_status(self, provider_message_ids: Sequence[str]) -> list[StatusUpdate]:
         updates: list[StatusUpdate] = []

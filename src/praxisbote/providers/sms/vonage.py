@@ -29,7 +29,9 @@ from urllib.parse import parse_qsl
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
     STATUS_DELIVERED,
@@ -49,6 +51,10 @@ from praxisbote.providers.sms.base import HttpSmsProvider
 from praxisbote.texts.encoding import GSM7, encoding_of
 
 LABEL = "Vonage"
+#: Vonage's own reasons (English like every reason; reasons.py translates them for staff).
+BARRED = declare(gettext_noop("Vonage account is barred (%(detail)s); contact Vonage."))
+NO_BALANCE = declare(gettext_noop("no balance in the answer, HTTP %(status)s"))
+KEY_ACCEPTED = declare(gettext_noop("Vonage accepted API key and secret."))
 STATUS_MAP: dict[str, str] = {
     "accepted": STATUS_SENT,
     "buffered": STATUS_BUFFERED,
@@ -78,7 +84,7 @@ def error_for(status: str, recipient: str, text: str) -> ProviderError:
     if status == "4":
         return base.wrong_key(LABEL, detail)
     if status == "8":
-        return PermanentError(f"Vonage account is barred ({detail}); contact Vonage.", code="auth")
+        return PermanentError(BARRED.format(detail=detail), code="auth")
     if status == "9":
         return base.no_credit(LABEL, detail)
     if status in ("6", "7"):
@@ -134,7 +140,8 @@ class VonageProvider(HttpSmsProvider):
         data = response.json()
         items = data.get("messages") if isinstance(data, dict) else None
         if not items:
-            raise base.gateway_trouble(self.label, f"unexpected answer, HTTP {response.status}")
+            unexpected = base.UNEXPECTED_ANSWER.format(status=response.status)
+            raise base.gateway_trouble(self.label, unexpected)
         item = items[0]
         status = str(item.get("status", ""))
         if status != "0":
@@ -146,7 +153,7 @@ class VonageProvider(HttpSmsProvider):
         response = await self.request("GET", "account/get-balance", params=self.credentials())
         data = response.json()
         if not isinstance(data, dict) or "value" not in data:
-            raise base.rejected(self.label, f"no balance in the answer, HTTP {response.status}")
+            raise base.rejected(self.label, NO_BALANCE.format(status=response.status))
         return base.parse_decimal(data["value"])
 
     async def check_credentials(self) -> CheckResult:
@@ -154,7 +161,7 @@ class VonageProvider(HttpSmsProvider):
             amount = await self.balance()
         except (PermanentError, TransientError) as exc:
             return CheckResult(ok=False, detail=exc.reason)
-        return CheckResult(ok=True, detail="Vonage accepted API key and secret.", balance=amount)
+        return CheckResult(ok=True, detail=KEY_ACCEPTED.format(), balance=amount)
 
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]

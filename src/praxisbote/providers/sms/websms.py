@@ -21,6 +21,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
+from praxisbote.messaging.reasons import declare
 from praxisbote.providers.base import (
     STATUS_DELIVERED,
     STATUS_EXPIRED,
@@ -38,6 +41,13 @@ from praxisbote.providers.sms import base
 from praxisbote.providers.sms.base import HttpSmsProvider
 
 LABEL = "websms"
+#: websms's own reasons (English like every reason; reasons.py translates them for staff).
+IP_REFUSED = declare(
+    gettext_noop(
+        "websms refused this server's IP address (%(detail)s); allow it in the websms account."
+    )
+)
+KEY_ACCEPTED = declare(gettext_noop("websms accepted the API token."))
 STATUS_MAP: dict[str, str] = {
     "accepted": STATUS_SENT,
     "delivered": STATUS_DELIVERED,
@@ -57,10 +67,7 @@ def error_for(code: int, recipient: str, text: str) -> ProviderError:
     if code in AUTH_CODES:
         return base.wrong_key(LABEL, detail)
     if code == 4014:
-        return PermanentError(
-            f"websms refused this server's IP address ({detail}); allow it in the websms account.",
-            code="auth",
-        )
+        return PermanentError(IP_REFUSED.format(detail=detail), code="auth")
     if code == 4002:
         return base.invalid_number(LABEL, recipient, detail)
     if code == 4003:
@@ -119,7 +126,8 @@ class WebsmsProvider(HttpSmsProvider):
         )
         data = response.json()
         if not isinstance(data, dict) or "statusCode" not in data:
-            raise base.gateway_trouble(self.label, f"unexpected answer, HTTP {response.status}")
+            unexpected = base.UNEXPECTED_ANSWER.format(status=response.status)
+            raise base.gateway_trouble(self.label, unexpected)
         code = int(data["statusCode"])
         if code not in OK_CODES:
             raise error_for(code, message.recipient, str(data.get("statusMessage") or ""))
@@ -140,7 +148,7 @@ class WebsmsProvider(HttpSmsProvider):
         code = int(data.get("statusCode") or 0) if isinstance(data, dict) else 0
         if code in AUTH_CODES or code == 4014:
             return CheckResult(ok=False, detail=error_for(code, "", "").reason)
-        return CheckResult(ok=True, detail="websms accepted the API token.")
+        return CheckResult(ok=True, detail=KEY_ACCEPTED.format())
 
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
 
+from praxisbote.messaging import reasons
 from praxisbote.messaging.models import Kind, State
 from praxisbote.patients.models import Notification
 from praxisbote.practices.models import Channel, Language
@@ -61,6 +62,12 @@ def kind_label(code: str) -> str:
 def lead_time(hours: int) -> str:
     """A reminder's lead time: "2 days (48 h)" or "5 hours"."""
     return lead_label(int(hours))
+
+
+@register.filter
+def readable(text: str) -> str:
+    """A stored English reason (event detail, last error) in the reader's language."""
+    return reasons.readable(text or "")
 
 
 @register.filter

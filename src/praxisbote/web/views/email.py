@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from praxisbote.messaging import email_settings, memory, services
+from praxisbote.messaging.reasons import readable
 from praxisbote.practices.models import Practice
 from praxisbote.providers.email_presets import PRESETS, EmailPreset, preset
 from praxisbote.web.auth import practice_required, require_owner
@@ -167,9 +168,8 @@ def _act(request: HttpRequest, practice: Practice, action: str) -> HttpResponse:
 def _send_test(request: HttpRequest, practice: Practice) -> None:
     """MAIL-7, now and in this request: the same call as POST /api/v1/channels/email/test."""
     result = email_settings.send_test_mail(practice)
+    detail = readable(result.detail)  # English like the protocol; the reader's language here
     if result.ok:
-        messages.success(request, result.detail)
+        messages.success(request, detail)
     else:
-        messages.error(
-            request, _("The test e-mail was not sent: %(reason)s") % {"reason": result.detail}
-        )
+        messages.error(request, _("The test e-mail was not sent: %(reason)s") % {"reason": detail})

@@ -24,6 +24,7 @@ from praxisbote.billing import services as billing
 from praxisbote.billing.models import CreditAccount, FreeQuota
 from praxisbote.messaging import services, states
 from praxisbote.messaging.models import Message
+from praxisbote.messaging.reasons import CANCELLED_BY_STAFF
 from praxisbote.patients.models import Patient
 from praxisbote.patients.services import search_patients
 from praxisbote.practices.models import Channel, Practice
@@ -107,7 +108,8 @@ def message_cancel(request: HttpRequest, practice: Practice, message_id: Any) ->
     message = _message(practice, message_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    reason = _("cancelled in the staff UI by %(user)s") % {"user": request.user.email}  # type: ignore[union-attr]
+    # The protocol keeps English (reasons.py); the timeline shows it translated.
+    reason = CANCELLED_BY_STAFF.format(user=request.user.email)  # type: ignore[union-attr]
     if services.cancel(message, reason):
         messages.success(request, _("The message was cancelled; it will not be sent."))
     else:

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from praxisbote.messaging import sms_settings
+from praxisbote.messaging.reasons import readable
 from praxisbote.practices.models import Practice
 from praxisbote.providers.base import ProviderError
 from praxisbote.providers.sms.base import sender_rule
@@ -123,15 +124,16 @@ def _key_check(request: HttpRequest, practice: Practice) -> HttpResponse:
     try:
         result = sms_settings.key_check(practice)
     except ProviderError as exc:
-        messages.error(request, exc.reason)
+        messages.error(request, readable(exc.reason))
         return redirect("web:sms_settings")
+    detail = readable(result.detail)  # the gateway's reason, English as in the protocol
     if result.ok:
-        text = _("Key-Check passed: %(detail)s") % {"detail": result.detail}
+        text = _("Key-Check passed: %(detail)s") % {"detail": detail}
         if result.balance is not None:
             text += " " + _("Balance at the gateway: %(balance)s.") % {"balance": result.balance}
         messages.success(request, text)
     else:
-        messages.error(request, _("Key-Check failed: %(detail)s") % {"detail": result.detail})
+        messages.error(request, _("Key-Check failed: %(detail)s") % {"detail": detail})
     return redirect("web:sms_settings")
 
 
@@ -141,7 +143,7 @@ def _balance(request: HttpRequest, practice: Practice) -> HttpResponse:
     except sms_settings.NotSupported as exc:
         messages.info(request, str(exc))
     except ProviderError as exc:
-        messages.error(request, exc.reason)
+        messages.error(request, readable(exc.reason))
     else:
         messages.success(
             request,
