@@ -47,6 +47,7 @@ _MAX_DEPTH = 4
 DECLARING_MODULES = (
     "praxisbote.messaging.email_settings",
     "praxisbote.messaging.sms_settings",
+    "praxisbote.providers.base",
     "praxisbote.providers.smtp",
     "praxisbote.providers.imap_sent",
     "praxisbote.providers.sandbox",

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
+from praxisbote.messaging.reasons import declare
+
+#: A bug in a provider module: the message is tried again later.
+UNEXPECTED = declare(gettext_noop("unexpected error in provider: %(error)s"))
+
 
 class ProviderError(Exception):
     """Base for provider failures; ``reason`` is shown in the protocol and the UI."""
@@ -140,10 +147,8 @@ class Provider(ABC):
                 except ProviderError as exc:
                     return SendOutcome(message.message_id, error=exc)
                 except Exception as exc:
-                    return SendOutcome(
-                        message.message_id,
-                        error=TransientError(f"unexpected error in provider: {type(exc).__name__}"),
-                    )
+                    reason = UNEXPECTED.format(error=type(exc).__name__)
+                    return SendOutcome(message.message_id, error=TransientError(reason))
 
         return list(await asyncio.gather(*(one(m) for m in messages)))
 
