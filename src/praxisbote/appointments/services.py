@@ -43,9 +43,9 @@ MAX_DURATION = timedelta(days=1)
 MAX_LEADS = 5
 MAX_LEAD_HOURS = 24 * 60
 #: Why pending confirmations/reminders were withdrawn (protocol, English; reasons.py).
-MOVED = declare(gettext_noop("appointment moved; not sent with the old time"))
-CANCELLED = declare(gettext_noop("appointment cancelled"))
-DELETED = declare(gettext_noop("appointment deleted"))
+WITHDRAWN_MOVED = declare(gettext_noop("appointment moved; not sent with the old time"))
+WITHDRAWN_CANCELLED = declare(gettext_noop("appointment cancelled"))
+WITHDRAWN_DELETED = declare(gettext_noop("appointment deleted"))
 #: Appointment messages are written ``scheduled`` at least this far ahead: the worker then
 #: reserves credit when it takes them, so a booking never fails for lack of SMS credit
 #: (the message waits for credit instead, MSG-5).
@@ -480,7 +480,7 @@ def update_appointment(
             locked.version += 1
             locked.times_changed_at = now
             slip.refresh_expiry(locked)
-            withdraw(locked, MOVED.format(), written)
+            withdraw(locked, WITHDRAWN_MOVED.format(), written)
         locked.updated_at = now
         locked.save()
         if moved and (renew_reminders or notify_patient):
@@ -545,7 +545,7 @@ def cancel_appointment(
         locked.times_changed_at = now  # messages written before this are stale now
         locked.version += 1
         locked.updated_at = now
-        withdraw(locked, CANCELLED.format(), written)
+        withdraw(locked, WITHDRAWN_CANCELLED.format(), written)
         locked.save()
         if notify_patient:
             send_cancellation(locked, written)
@@ -559,7 +559,7 @@ def delete_appointment(appointment: Appointment) -> Written:
         locked = _lock(appointment)
         locked.times_changed_at = timezone.now()
         locked.save(update_fields=["times_changed_at"])
-        withdraw(locked, DELETED.format(), written)
+        withdraw(locked, WITHDRAWN_DELETED.format(), written)
         locked.delete()
     return written
 
