@@ -3,8 +3,9 @@
 What is timed: ``outreach.mass_cancel.cancel`` for one day, wall clock, in one
 transaction: choosing each patient's channel, locking and cancelling the 500
 appointments, withdrawing their 1,000 pending confirmations/reminders (with credit
-release and events), rendering 500 cancellation notices (``render_many`` per channel and
-language), writing them through ``create_messages(batch=True)`` with their events, 500
+release and events), rendering 500 cancellation notices (templates loaded once per
+channel and language; one notice per patient, and every patient here has one
+appointment), writing them through ``create_messages(batch=True)`` with their events, 500
 waiting-list entries and the report. Half the patients are told by SMS, half by e-mail,
 a third in English.
 

@@ -58,3 +58,30 @@ def test_appointment_defaults_say_call_to_cancel(language):
         text = sources_for(practice, kind, "sms", [language])[language].text
         words = {"de": "Verhindert? Tel.", "en": "call"}[language]
         assert words.lower() in text.lower()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_cancellation_of_several_appointments_costs_fewer_sms(language):
+    """A mass cancellation tells a patient about all their appointments in one SMS: two
+    fit one SMS with typical practices, and n appointments never need n parts."""
+    for fields in PRACTICES:
+        practice = Practice.objects.create(country="AT", timezone="Europe/Vienna", **fields)
+        sources = sources_for(practice, "cancellation", "sms", [language])[language]
+        for count in range(2, 7):
+            # two-digit hours (10:30 AM is longer than 9:30 AM) on different days
+            starts = [datetime(2026, 12, 14 + i, 9 + i, 30, tzinfo=UTC) for i in range(count)]
+            appointments = [{"start": s} for s in starts]
+            context = {
+                "patient": PATIENTS[2],
+                "appointment": appointments[0],
+                "appointments": appointments,
+                "link": LINK,
+            }
+            out = render_sources(sources, "sms", build_context(practice, language, context))
+            analysis = encoding.analyze(out.text)
+            assert analysis.encoding == encoding.GSM7, out.text
+            assert analysis.segments < count, (count, out.text)
+            if count == 2:
+                assert analysis.segments == 1, out.text
+            assert fields["phone"] in out.text

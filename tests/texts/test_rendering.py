@@ -205,6 +205,10 @@ def test_datetime_filter_with_babel_pattern(practice):
         ("\n\n{{ appointment.when|nosuchfilter }}", 3, "No filter named"),
         ("{{ cycler }}", 1, "Unknown placeholder 'cycler'"),
         ("ok\n{{ 1 / 0 }}", 2, "cannot be rendered"),
+        ("{{ appointments.when }}", 1, "'appointments' is a list"),
+        ("{{ appointments[0] }}", 1, "'appointments' is a list"),
+        ("{% for a in appointments %}\n{{ a.datum }}{% endfor %}", 2, "'a' has no field 'datum'"),
+        ("{% for a in appointments %}{{ a.when.x }}{% endfor %}", 1, "documented fields"),
     ],
 )
 def test_validate_reports_line_and_reason(source, line, reason):
@@ -226,6 +230,9 @@ def test_valid_sources_pass():
         "{% set n = patient.name %}{{ n }}",
         "{{ appointment.start|date }} {{ appointment.start|time('HH:mm') }}",
         "{{ code|default('') }} {{ link }}",
+        "{{ appointments }} ({{ appointments|length }})",
+        "{% for a in appointments %}{{ a.weekday }} {{ a.start|time }}{% endfor %}",
+        "{% for appointment in appointments %}{{ appointment.location }}{% endfor %}",
     ):
         assert rendering.validate(source) == [], source
 
@@ -241,3 +248,49 @@ def test_all_shipped_defaults_validate():
         for channel in ("sms", "email"):
             for language in defaults.LANGUAGES:
                 assert rendering.validate(defaults.block(name, channel, language), block=True) == []
+
+
+def test_appointments_list_every_appointment_in_the_patients_language(practice):
+    """A message about several appointments (mass cancellation) names them all; any other
+    message has the one appointment as its list, so one template serves both."""
+    source = (
+        "{{ appointments }}|{% for a in appointments %}{{ a.weekday }} {{ a.time }};{% endfor %}"
+    )
+    later, first = appointment(utc(2026, 8, 20, 7, 0)), appointment()  # out of order
+    several = {"appointment": first, "appointments": [later, first]}
+    data = rendering.build_context(practice, "de", several)
+    out = rendering._compile(source).render(data)
+    assert out == (
+        "19.08. um 16:30 Uhr und 20.08. um 09:00 Uhr|Mittwoch 16:30 Uhr;Donnerstag 09:00 Uhr;"
+    )
+    english = rendering._compile(source).render(rendering.build_context(practice, "en", several))
+    assert english.startswith("19 Aug at 4:30 PM and 20 Aug at 9:00 AM|Wednesday 4:30 PM;")
+    one = rendering.build_context(practice, "de", {"appointment": first})
+    assert rendering._compile(source).render(one) == "19.08. um 16:30 Uhr|Mittwoch 16:30 Uhr;"
+    none = rendering.build_context(practice, "de", {"appointment": None})
+    assert rendering._compile(source).render(none) == "|"
+
+
+def test_html_lists_appointments_escaped(practice):
+    data = rendering.build_context(practice, "de", {"appointment": appointment()})
+    html = rendering._compile("<p>{{ appointments }}</p>", html=True).render(data)
+    assert html == "<p>19.08. um 16:30 Uhr</p>"
+
+
+def test_a_template_lists_appointments_only_when_its_body_names_them():
+    def sources(text, html=""):
+        return rendering.Sources(text=text, subject="", html=html, salutation="", greeting="")
+
+    assert rendering.lists_appointments(sources("{{ appointments }}"), "sms")
+    assert not rendering.lists_appointments(sources("{{ appointment.when }}"), "sms")
+    assert rendering.lists_appointments(
+        sources("{% for a in appointments %}{{ a.when }}{% endfor %}"), "threema"
+    )
+    # an e-mail whose own HTML names only the first appointment cannot stand for all
+    own_html = sources("{{ appointments }}", "<p>{{ appointment.when }}</p>")
+    assert not rendering.lists_appointments(own_html, "email")
+    assert rendering.lists_appointments(own_html, "sms")
+    for language in defaults.LANGUAGES:
+        for channel in ("sms", "email", "threema"):
+            src = defaults.template("cancellation", channel, language)
+            assert rendering.lists_appointments(sources(src.text, src.html), channel)

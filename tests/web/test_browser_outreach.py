@@ -318,11 +318,13 @@ def test_mass_cancellation_of_two_days_with_expert_mode_and_the_waiting_list(
             )
         )
     )
-    assert notices == [
-        ("Adler", "sms", "+4367612345601", "sent"),
+    assert notices == [  # one SMS to Adler for both days, not one per appointment
         ("Adler", "sms", "+4367612345601", "sent"),
         ("Berger", "sms", "+4367612345602", "sent"),
     ]
+    adler_sms = db(lambda: Message.objects.get(kind="cancellation", patient__last_name="Adler"))
+    assert adler_sms.body.startswith("Ihre Termine am "), adler_sms.body
+    assert adler_sms.body.count(" Uhr") == 2, adler_sms.body
     kept = db(
         lambda: set(
             Message.objects.filter(

@@ -149,7 +149,7 @@ def test_several_days_are_listed_by_day_with_one_expert_select_per_patient(owner
     assert "Dr. Maier" in shown  # the practitioner filter is offered
 
 
-def test_two_days_cancelled_with_an_override_told_once_per_appointment(owner_client, practice):
+def test_two_days_cancelled_with_an_override_one_notice_per_patient(owner_client, practice):
     booked = _week(practice)
     adler = booked["mon"].patient_id
     response = owner_client.post(
@@ -169,9 +169,12 @@ def test_two_days_cancelled_with_an_override_told_once_per_appointment(owner_cli
     notices = Message.objects.filter(kind=Kind.CANCELLATION)
     assert sorted(notices.values_list("recipient", "channel")) == [
         ("a@example.org", "email"),
-        ("a@example.org", "email"),
         ("b@example.org", "email"),
     ]
+    to_adler = notices.get(recipient="a@example.org")
+    assert to_adler.appointment_id == booked["mon"].pk
+    assert to_adler.subject == "Absage Ihrer Termine"
+    assert "- Montag, 11.03. um 09:00 Uhr\n- Dienstag, 12.03. um 09:00 Uhr" in to_adler.body
     entries = WaitingListEntry.objects.order_by("patient__last_name")
     assert [(e.patient.last_name, e.wishes) for e in entries] == [
         ("Adler", "vormittags"),
@@ -184,6 +187,12 @@ def test_two_days_cancelled_with_an_override_told_once_per_appointment(owner_cli
     assert "Wer wie informiert wurde am Dienstag, 12. März 2030" in shown
     assert shown.count("Expertenmodus") == 2
     assert "bitte anrufen" not in shown
+    # each appointment's row links to the one notice that told about it
+    assert report.content.decode().count(f"/protocol/{to_adler.pk}/") == 2
+    # the second appointment's page lists the notice too (it is about both)
+    tuesday = owner_client.get(f"/appointments/{booked['tue'].pk}/").content.decode()
+    assert f"/protocol/{to_adler.pk}/" in tuesday
+    assert "Keine Nachrichten zu diesem Termin" not in text(tuesday)
 
 
 def test_a_range_that_is_too_long_or_backwards_is_refused_next_to_the_last_day(

@@ -40,7 +40,12 @@ class ReportRowOut(Schema):
     start: datetime
     channel: str
     overridden: bool
-    message_id: UUID | None
+    message_id: UUID | None = Field(
+        None,
+        description="The notice that told the patient about this appointment. A patient "
+        "with several appointments gets one notice listing them all: their rows name the "
+        "same message.",
+    )
     reason: str
     held_until: datetime | None = Field(
         None,
@@ -62,10 +67,17 @@ class MassCancellationOut(Schema):
     notify: bool
     waiting_list: bool
     cancelled: int
-    notified: int
+    notified: int = Field(..., description="Appointments whose patient was told by message.")
+    messages: int = Field(
+        ..., description="Notices written: one per patient told, whatever their appointments."
+    )
     report: list[ReportRowOut]
     created_by: str
     created_at: datetime
+
+    @staticmethod
+    def resolve_messages(obj: MassCancellation) -> int:
+        return len({row["message_id"] for row in obj.report if row.get("message_id")})
 
 
 def _reasons() -> dict[str, str]:

@@ -14,6 +14,7 @@ reported in ``Written.in_flight``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -29,7 +31,7 @@ from praxisbote.appointments import rules, slip
 from praxisbote.appointments.models import DEFAULTS, Appointment, ReminderRule, Status
 from praxisbote.billing import services as billing
 from praxisbote.messaging import states
-from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.models import Kind, Message, MessageAppointment, State
 from praxisbote.messaging.reasons import declare
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.models import Patient, PatientCategory
@@ -600,16 +602,25 @@ def in_range(
 
 
 def messages_by_appointment(appointments: Iterable[Appointment]) -> dict[Any, list[Message]]:
-    """The messages of many appointments in one query, oldest first."""
+    """The messages of many appointments in two queries, oldest first; a notice about
+    several appointments (mass cancellation) is listed under each of them."""
     appointments = list(appointments)
     if not appointments:
         return {}
     groups: dict[Any, list[Message]] = {a.pk: [] for a in appointments}
-    rows = Message.objects.filter(
-        practice_id=appointments[0].practice_id, appointment_id__in=list(groups)
-    ).order_by("created_at", "pk")
-    for message in rows:
-        groups[message.appointment_id].append(message)
+    further: dict[Any, list[Any]] = defaultdict(list)
+    for message_id, appointment_id in MessageAppointment.objects.filter(
+        appointment_id__in=list(groups)
+    ).values_list("message_id", "appointment_id"):
+        further[message_id].append(appointment_id)
+    about = Q(appointment_id__in=list(groups))
+    if further:
+        about |= Q(pk__in=list(further))
+    rows = Message.objects.filter(about, practice_id=appointments[0].practice_id)
+    for message in rows.order_by("created_at", "pk"):
+        for appointment_id in {message.appointment_id, *further.get(message.pk, ())}:
+            if appointment_id in groups:
+                groups[appointment_id].append(message)
     return groups
 
 

@@ -125,6 +125,26 @@ class Message(models.Model):
         return f"{self.channel} to {self.recipient} ({self.state})"
 
 
+class MessageAppointment(models.Model):
+    """A further appointment a message is about. A mass cancellation tells a patient about
+    all their cancelled appointments in one notice: ``Message.appointment_id`` is the first
+    one, these rows the others, so each appointment's speech bubble and timeline (page and
+    API) show the notice. Only such notices have rows here; others cost nothing."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="more_appointments")
+    appointment_id = models.UUIDField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "appointment_id"], name="one_link_per_message_appointment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} also about {self.appointment_id}"
+
+
 class DeliveryEvent(models.Model):
     """One state transition: the protocol (MSG-2/4) is the list of these."""
 

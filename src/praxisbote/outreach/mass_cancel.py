@@ -11,16 +11,22 @@ Why this shape:
   ``times_changed_at``: a reminder the worker holds is dropped at hand-over), their
   pending confirmations and reminders withdrawn, the cancellation notices written through
   ``create_messages(batch=True)``, waiting-list entries created, the report stored.
-  Bulk statements, and ``render_many`` per (channel, language), keep a day of 500
+  Bulk statements, and templates loaded once per (channel, language), keep a day of 500
   appointments well under the 3 s target (bench/bench_mass_cancel.py).
+* One notice per patient: a patient with several cancelled appointments gets one message
+  listing them all (template context ``appointments``), one SMS instead of several. The
+  report still has a row per appointment, each naming that message. A practice's own
+  cancellation template that does not name ``appointments`` would mention only the first
+  appointment, so with it every appointment keeps its own notice.
 * Notices are written ``scheduled`` a moment ahead (like every appointment message): the
   worker reserves credit when it takes them, so a low SMS balance never stops a
   cancellation; the notice waits for credit instead.
 * Quiet hours: a cancellation is urgent. The notice for an appointment that starts before
   the next quiet period begins (e.g. tomorrow morning, when it is night now) goes out at
   once, also at night; notices for later appointments wait until the current quiet
-  period ends (``rules.urgent_due``, the same rule as a single cancellation). The plan
-  says per row when its notice goes out (``held_until``).
+  period ends (``rules.urgent_due``, the same rule as a single cancellation); a notice
+  about several appointments goes out as its most urgent one needs. The plan says per
+  row when its notice goes out (``held_until``).
 """
 
 from __future__ import annotations
@@ -46,12 +52,20 @@ from praxisbote.appointments.rules import quiet_hours_of, urgent_due
 from praxisbote.billing import services as billing
 from praxisbote.messaging import services as messaging
 from praxisbote.messaging import states
-from praxisbote.messaging.models import Kind, Message, State
+from praxisbote.messaging.models import Kind, Message, MessageAppointment, State
 from praxisbote.messaging.reasons import declare
 from praxisbote.outreach.models import MassCancellation, WaitingListEntry
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
-from praxisbote.texts.rendering import render_many, resolve_language
+from praxisbote.texts.rendering import (
+    Rendered,
+    Sources,
+    build_context,
+    lists_appointments,
+    render_sources,
+    resolve_language,
+    sources_for,
+)
 
 NONE = "none"
 MAX_DAYS = 31
@@ -208,10 +222,9 @@ def plan(
             patient = appointment.patient
             row.channel = appts.channel_for(practice, patient, rules.of(patient), "cancellation")
             row.reason = "" if row.channel else "no_channel"
-        if row.channel:
-            due = urgent_due(now, appointment.start, quiet)
-            row.held_until = due if due > now else None
         result.rows.append(row)
+    for notice in _notices(practice, result.rows):
+        _hold(notice.rows, now, quiet)
     return result
 
 
@@ -298,54 +311,100 @@ def _cancel_rows(rows: list[Row], now: datetime) -> None:
 
 
 def _notify(practice: Practice, rows: list[Row], now: datetime) -> None:
-    """Render per (channel, language) with ``render_many``; write all in one batch."""
+    """One notice per patient and channel, listing all their cancelled appointments (one
+    SMS instead of one per appointment), rendered with the templates loaded once per
+    (channel, language); all written in one batch."""
     if not rows:
         return
-    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for row in rows:
-        language = resolve_language(practice, row.appointment.patient.language)
-        groups[(row.channel, language)].append(row)
     specs: list[messaging.MessageSpec] = []
-    ordered: list[Row] = []
+    notices = _notices(practice, rows)
     quiet = quiet_hours_of(practice)
-    for (channel, language), members in groups.items():
-        contexts = [(language, _context(practice, r.appointment)) for r in members]
-        email = channel == Channel.EMAIL
-        for row, out in zip(
-            members, render_many(practice, Kind.CANCELLATION, channel, contexts), strict=True
-        ):
-            specs.append(
-                messaging.MessageSpec(
-                    channel=channel,
-                    text=out.text,
-                    patient_id=row.appointment.patient_id,
-                    subject=out.subject if email else "",
-                    html=out.html if email else "",
-                    send_at=_send_at(row, now, quiet),
-                    kind=Kind.CANCELLATION,
-                    appointment_id=row.appointment.pk,
-                )
-            )
-            ordered.append(row)
+    for notice in notices:
+        data = build_context(practice, notice.language, _context(practice, notice.rows))
+        out = render_sources(notice.sources, notice.channel, data)
+        send_at = max(_hold(notice.rows, now, quiet), now + appts.WRITE_AHEAD)
+        specs.append(_spec(notice.channel, notice.rows, out, send_at))
     written = messaging.create_messages(practice, specs, batch=True).messages
-    for row, message in zip(ordered, written, strict=True):
-        row.message = message
+    links = []
+    for notice, message in zip(notices, written, strict=True):
+        for row in notice.rows:
+            row.message = message
+        links += [
+            MessageAppointment(message=message, appointment_id=r.appointment.pk)
+            for r in notice.rows[1:]
+        ]
+    MessageAppointment.objects.bulk_create(links)
 
 
-def _send_at(row: Row, now: datetime, quiet) -> datetime:
-    """A moment ahead (credit is reserved by the worker), or the end of the quiet hours
-    for an appointment that can wait; recomputed at writing, the plan may be older."""
-    due = urgent_due(now, row.appointment.start, quiet)
-    row.held_until = due if due > now else None
-    return max(due, now + appts.WRITE_AHEAD)
+@dataclass
+class _Notice:
+    """One message to write: the rows (appointments) it tells about, and how."""
+
+    channel: str
+    language: str
+    sources: Sources
+    rows: list[Row]
 
 
-def _context(practice: Practice, appointment: Appointment) -> dict[str, Any]:
+def _notices(practice: Practice, rows: list[Row]) -> list[_Notice]:
+    """The rows with a channel as notices: one per patient (and channel: an override is
+    per patient, so one), unless the practice's own template names only the first
+    appointment (``lists_appointments``): then one per appointment. Templates are loaded
+    once per (channel, language)."""
+    by_patient: dict[tuple[Any, str], list[Row]] = {}
+    for row in sorted(rows, key=lambda r: (r.appointment.start, str(r.appointment.pk))):
+        if row.channel:
+            by_patient.setdefault((row.appointment.patient_id, row.channel), []).append(row)
+    loaded: dict[tuple[str, str], Sources] = {}
+    notices: list[_Notice] = []
+    for (_patient, channel), members in by_patient.items():
+        language = resolve_language(practice, members[0].appointment.patient.language)
+        if (channel, language) not in loaded:
+            found = sources_for(practice, Kind.CANCELLATION, channel, [language])
+            loaded[(channel, language)] = found[language]
+        sources = loaded[(channel, language)]
+        parts = [members] if lists_appointments(sources, channel) else [[r] for r in members]
+        notices += [_Notice(channel, language, sources, part) for part in parts]
+    return notices
+
+
+def _hold(rows: list[Row], now: datetime, quiet: Any) -> datetime:
+    """When one notice about ``rows`` is due: at once, or at the end of the quiet hours
+    when every appointment in it can wait (the most urgent one decides, since one
+    message tells about all); sets each row's ``held_until``."""
+    due = min(urgent_due(now, row.appointment.start, quiet) for row in rows)
+    for row in rows:
+        row.held_until = due if due > now else None
+    return due
+
+
+def _spec(
+    channel: str, notice: list[Row], out: Rendered, send_at: datetime
+) -> messaging.MessageSpec:
+    """The notice of ``notice`` (one patient's rows): about the first appointment; the
+    others are linked after writing (``MessageAppointment``)."""
+    first = notice[0].appointment
+    email = channel == Channel.EMAIL
+    return messaging.MessageSpec(
+        channel=channel,
+        text=out.text,
+        patient_id=first.patient_id,
+        subject=out.subject if email else "",
+        html=out.html if email else "",
+        send_at=send_at,
+        kind=Kind.CANCELLATION,
+        appointment_id=first.pk,
+    )
+
+
+def _context(practice: Practice, notice: list[Row]) -> dict[str, Any]:
+    first = notice[0].appointment
     return {
-        "patient": appointment.patient,
-        "appointment": appointment,
+        "patient": first.patient,
+        "appointment": first,
+        "appointments": [r.appointment for r in notice],
         "practice": practice,
-        "link": slip.url_of(appointment) or None,
+        "link": slip.url_of(first) or None,
         "code": None,
     }
 

@@ -141,21 +141,34 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
     },
     "cancellation": {
+        # One notice may list several appointments (mass cancellation): ``appointments``.
         "de": (
-            "Ihr Termin am {{ appointment.when }} muss leider entfallen. Bitte rufen Sie "
-            "uns für einen neuen Termin an: {{ practice.phone }} {{ greeting }}",
-            "Absage Ihres Termins am {{ appointment.when }}",
-            "{{ salutation }}\n\nleider müssen wir Ihren Termin am {{ appointment.when }} "
-            "absagen. Bitte rufen Sie uns unter {{ practice.phone }} an, damit wir einen "
-            "neuen Termin vereinbaren können. Wir bitten um Verständnis.\n\n{{ greeting }}",
+            "{% if appointments|length > 1 %}Ihre Termine am {{ appointments }} entfallen "
+            "leider. Neuer Termin: Tel. {{ practice.phone }}{% else %}Ihr Termin am "
+            "{{ appointments }} muss leider entfallen. Bitte rufen Sie uns für einen neuen "
+            "Termin an: {{ practice.phone }}{% endif %} {{ greeting }}",
+            "Absage {% if appointments|length > 1 %}Ihrer Termine{% else %}Ihres Termins am "
+            "{{ appointments }}{% endif %}",
+            "{{ salutation }}\n\n{% if appointments|length > 1 %}leider müssen wir Ihre "
+            "Termine absagen:\n{% for a in appointments %}- {{ a.weekday }}, {{ a.when }}\n"
+            "{% endfor %}\nBitte rufen Sie uns unter {{ practice.phone }} an, damit wir neue "
+            "Termine vereinbaren können.{% else %}leider müssen wir Ihren Termin am "
+            "{{ appointments }} absagen. Bitte rufen Sie uns unter {{ practice.phone }} an, "
+            "damit wir einen neuen Termin vereinbaren können.{% endif %} Wir bitten um "
+            "Verständnis.\n\n{{ greeting }}",
         ),
         "en": (
-            "We are sorry: your appointment on {{ appointment.when }} is cancelled. "
-            "Please call {{ practice.phone }} for a new one. {{ greeting }}",
-            "Your appointment on {{ appointment.when }} is cancelled",
-            "{{ salutation }}\n\nwe are sorry to cancel your appointment on "
-            "{{ appointment.when }}. Please call us on {{ practice.phone }} to find a new "
-            "date.\n\n{{ greeting }}",
+            "{% if appointments|length > 1 %}Sorry, we must cancel your appointments on "
+            "{{ appointments }}. Please call {{ practice.phone }}.{% else %}We are sorry: "
+            "your appointment on {{ appointments }} is cancelled. Please call "
+            "{{ practice.phone }} for a new one.{% endif %} {{ greeting }}",
+            "Your appointment{% if appointments|length > 1 %}s are cancelled{% else %} on "
+            "{{ appointments }} is cancelled{% endif %}",
+            "{{ salutation }}\n\n{% if appointments|length > 1 %}we are sorry to cancel "
+            "your appointments:\n{% for a in appointments %}- {{ a.weekday }}, {{ a.when }}\n"
+            "{% endfor %}\nPlease call us on {{ practice.phone }} to find new dates."
+            "{% else %}we are sorry to cancel your appointment on {{ appointments }}. Please "
+            "call us on {{ practice.phone }} to find a new date.{% endif %}\n\n{{ greeting }}",
         ),
     },
     "free": {

@@ -16,6 +16,12 @@ Why this shape:
 * Dates and times come from Babel in the patient's language and the practice's time
   zone (``format_datetime``); the wall-clock time is what the patient reads, in summer
   and in winter.
+* ``appointments`` lists every appointment a message is about (a mass cancellation tells
+  a patient about all their cancelled appointments in one message, one SMS instead of
+  several). It is ``[appointment]`` for every other message, so one template serves
+  both; ``{{ appointments }}`` prints the list in the patient's language ("11.03. um
+  09:00 Uhr und 12.03. um 10:00 Uhr") and ``{% for a in appointments %}`` gives each
+  one the fields of ``appointment``, checked at save time like everything else.
 
 The context reference for practices is docs/templates.md.
 """
@@ -33,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_datetime
+from babel.lists import format_list
 from django.utils.translation import gettext as _
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import TemplateAssertionError, TemplateError
@@ -50,11 +57,14 @@ FIELDS: dict[str, frozenset[str] | None] = {
         {"start", "end", "date", "time", "when", "weekday", "practitioner", "location"}
     ),
     "practice": frozenset({"name", "phone", "sender"}),
+    "appointments": None,
     "link": None,
     "code": None,
     "salutation": None,
     "greeting": None,
 }
+#: Names that hold a list, and the context name whose fields each item has.
+LISTS: dict[str, str] = {"appointments": "appointment"}
 BLOCK_NAMES = ("salutation", "greeting")
 #: Blocks are rendered into templates; they cannot contain themselves.
 BLOCK_FIELDS = {k: v for k, v in FIELDS.items() if k not in BLOCK_NAMES}
@@ -252,6 +262,30 @@ def appointment_view(appointment: Any, language: str, tz: str) -> dict[str, Any]
     return view
 
 
+class AppointmentList(list):
+    """The ``appointments`` of a message: a list of appointment views that prints as
+    "11.03. um 09:00 Uhr und 12.03. um 10:00 Uhr" (Babel's list pattern of the language).
+    """
+
+    def __init__(self, views: Iterable[dict[str, Any]], language: str) -> None:
+        super().__init__(views)
+        self._text = format_list([v["when"] for v in self if v["when"]], locale=language)
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def appointments_view(
+    appointments: Iterable[Any] | None, first: Any, language: str, tz: str
+) -> AppointmentList:
+    """Every appointment of the message, by start; without a list, the one appointment."""
+    items = list(appointments) if appointments is not None else [first]
+    views = [v for v in (appointment_view(a, language, tz) for a in items) if v is not None]
+    epoch = datetime.min.replace(tzinfo=_zone(tz))
+    views.sort(key=lambda v: v["start"] or epoch)
+    return AppointmentList(views, _language(language))
+
+
 def _local(value: Any, zone: ZoneInfo) -> datetime | None:
     if not isinstance(value, datetime):
         return None
@@ -268,13 +302,19 @@ def practice_view(practice: Any) -> dict[str, str]:
 
 
 def build_context(practice: Any, language: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain dicts of documented fields from whatever the caller holds (models or dicts)."""
+    """Plain dicts of documented fields from whatever the caller holds (models or dicts).
+
+    ``appointments`` (optional) lists every appointment the message is about; without it
+    the list is the one ``appointment`` (or empty).
+    """
     tz = _text(_get(practice, "timezone")) or "Europe/Vienna"
     own = context.get("practice")
     link, code = context.get("link"), context.get("code")
+    first = context.get("appointment")
     return {
         "patient": patient_view(context.get("patient")),
-        "appointment": appointment_view(context.get("appointment"), language, tz),
+        "appointment": appointment_view(first, language, tz),
+        "appointments": appointments_view(context.get("appointments"), first, language, tz),
         "practice": practice_view(own if own is not None else practice),
         "link": None if link is None else str(link),
         "code": None if code is None else str(code),
@@ -370,6 +410,25 @@ def render_sources(sources: Sources, channel: str, data: dict[str, Any]) -> Rend
     return Rendered(subject=subject, text=text, html=html)
 
 
+@functools.lru_cache(maxsize=256)
+def _names_in(source: str) -> frozenset[str]:
+    try:
+        tree = TEXT_ENV.parse(source)
+    except TemplateSyntaxError:
+        return frozenset()
+    return frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
+
+
+def lists_appointments(sources: Sources, channel: str) -> bool:
+    """Whether the message body names ``appointments`` (text, and the e-mail's own HTML):
+    only then may one message stand for several appointments. A practice's older own
+    template that names only ``appointment`` would tell about the first one alone."""
+    parts = [sources.text]
+    if channel == "email" and sources.html.strip():
+        parts.append(sources.html)
+    return all("appointments" in _names_in(part) for part in parts)
+
+
 def render(practice: Any, kind: str, channel: str, language: str, context: dict) -> Rendered:
     """One message's texts: the practice's template for (kind, channel, language) or the
     shipped default. ``context`` keys: patient, appointment, practice, link, code (any None).
@@ -402,6 +461,8 @@ class _Checker:
         self.allowed = allowed
         self.general = general
         self.problems: list[TemplateProblem] = []
+        # Loop variables over a list (``{% for a in appointments %}``): name -> fields.
+        self.items: dict[str, frozenset[str] | None] = {}
 
     def add(self, node: nodes.Node, message: str) -> None:
         self.problems.append(TemplateProblem(self.field, node.lineno, message))
@@ -419,6 +480,14 @@ class _Checker:
             )
         for node in tree.find_all(nodes.Extends):
             self.add(node, _("Extending other templates is not available."))
+        for loop in tree.find_all(nodes.For):
+            if (
+                isinstance(loop.iter, nodes.Name)
+                and loop.iter.name in LISTS
+                and loop.iter.name in self.allowed
+                and isinstance(loop.target, nodes.Name)
+            ):
+                self.items[loop.target.name] = FIELDS[LISTS[loop.iter.name]]
         for node in tree.find_all(nodes.Name):
             if node.ctx == "load" and node.name not in self.allowed and node.name not in local:
                 self.add(node, self._unknown(node.name))
@@ -449,12 +518,29 @@ class _Checker:
             self.add(node, _("'%(attr)s' is not available in templates.") % {"attr": attr})
             return
         base = node.node
-        if isinstance(base, nodes.Name) and base.name in self.allowed:
+        if isinstance(base, nodes.Name) and base.name in LISTS and base.name in self.allowed:
+            self.add(node, self._list_field(base.name))
+        elif isinstance(base, nodes.Name) and base.name in self.allowed:
             fields = self.allowed[base.name]
             if fields is None or attr not in fields:
                 self.add(node, self._unknown_field(base.name, attr, fields))
-        elif isinstance(base, nodes.Getattr | nodes.Getitem) and _root(base) in self.allowed:
+        elif isinstance(base, nodes.Name) and base.name in self.items:
+            fields = self.items[base.name]
+            if fields is None or attr not in fields:
+                self.add(node, self._unknown_field(base.name, attr, fields))
+        elif isinstance(base, nodes.Getattr | nodes.Getitem) and (
+            _root(base) in self.allowed or _root(base) in self.items
+        ):
             self.add(node, _("Only the documented fields can be used, e.g. {{ patient.name }}."))
+
+    @staticmethod
+    def _list_field(name: str) -> str:
+        item = LISTS[name]
+        return _(
+            "'%(name)s' is a list: print it whole with {{ %(name)s }}, or each one with "
+            "{%% for a in %(name)s %%}{{ a.when }}{%% endfor %%}; {{ %(item)s }} is the "
+            "first one."
+        ) % {"name": name, "item": item}
 
     @staticmethod
     def _unknown_field(name: str, attr: Any, fields: frozenset[str] | None) -> str:
@@ -499,6 +585,15 @@ def sample_context(practice: Any, patient: Any = None) -> dict[str, Any]:
         "link": SAMPLE_LINK,
         "code": "483920",
     }
+
+
+def sample_several(practice: Any) -> dict[str, Any]:
+    """The sample with a second appointment a day later (a mass cancellation's notice)."""
+    context = sample_context(practice)
+    first = context["appointment"]
+    second = {**first, "start": first["start"] + timedelta(days=1, hours=-7)}
+    second["end"] = second["start"] + timedelta(minutes=30)
+    return {**context, "appointments": [first, second]}
 
 
 SAMPLE_PATIENT = {"salutation": "Frau", "first_name": "Silvana", "last_name": "Müller"}
@@ -561,7 +656,7 @@ def validate(
             )
         ]
     for language in LANGUAGES:
-        for sample in (sample_context(practice), EMPTY_CONTEXT):
+        for sample in (sample_context(practice), sample_several(practice), EMPTY_CONTEXT):
             data = build_context(practice, language, sample)
             data.update(salutation="Hallo", greeting="Viele Grüße")
             if problem := _trial(source, field, html, data):

@@ -291,7 +291,7 @@ def mass_cancel_days(request: HttpRequest, practice: Practice) -> HttpResponse:
 
 
 def _cancelled_text(done: MassCancellation) -> str:
-    """Patients, not messages: a patient with two appointments gets two notices."""
+    """Patients told, as many as notices: a patient with two appointments gets one."""
     told = _patients_told(done)
     return " ".join(
         (
