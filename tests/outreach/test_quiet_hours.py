@@ -122,9 +122,10 @@ def _book(practice, patient, start):
 def test_cancellations_break_quiet_hours_only_for_the_coming_day(api, practice):
     end = quiet_now(practice)
     patient = make_patient(practice, "Cerny", email="c@example.org", consented=("email",))
+    other = make_patient(practice, "Czerny", email="cz@example.org", consented=("email",))
     now = timezone.now()
     soon = _book(practice, patient, now + timedelta(hours=3))
-    later = _book(practice, patient, now + timedelta(days=3))
+    later = _book(practice, other, now + timedelta(days=3))
     days = sorted({a.start.astimezone(VIENNA).date().isoformat() for a in (soon, later)})
     preview = api.post("/api/v1/mass-cancellations/preview", {"days": days}).json()
     held = {row["appointment_id"]: row["held_until"] for row in preview["rows"]}
@@ -135,6 +136,24 @@ def test_cancellations_break_quiet_hours_only_for_the_coming_day(api, practice):
     assert notices[soon.pk].due_at <= timezone.now() + timedelta(seconds=5)
     assert notices[later.pk].due_at == end
     assert {r["appointment_id"]: r["held_until"] for r in done["report"]} == held
+
+
+def test_one_notice_about_several_appointments_goes_out_as_the_most_urgent_needs(api, practice):
+    """A patient's appointments are told in one notice: tomorrow morning's makes it go
+    out at once, and the report says so for both rows."""
+    quiet_now(practice)
+    patient = make_patient(practice, "Cerny", email="c@example.org", consented=("email",))
+    now = timezone.now()
+    soon = _book(practice, patient, now + timedelta(hours=3))
+    later = _book(practice, patient, now + timedelta(days=3))
+    days = sorted({a.start.astimezone(VIENNA).date().isoformat() for a in (soon, later)})
+    preview = api.post("/api/v1/mass-cancellations/preview", {"days": days}).json()
+    assert [row["held_until"] for row in preview["rows"]] == [None, None]
+    done = api.post("/api/v1/mass-cancellations", {"days": days}).json()
+    (notice,) = Message.objects.filter(kind=Kind.CANCELLATION)
+    assert notice.due_at <= timezone.now() + timedelta(seconds=5)
+    assert {r["message_id"] for r in done["report"]} == {str(notice.pk)}
+    assert [r["held_until"] for r in done["report"]] == [None, None]
 
 
 def test_a_single_cancellation_follows_the_same_rule(practice):
