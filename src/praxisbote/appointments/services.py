@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -37,6 +37,9 @@ from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.patients.models import Patient, PatientCategory
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
+
+if TYPE_CHECKING:
+    from praxisbote.texts.rendering import Rendered
 
 #: Messages that describe the appointment's time and become wrong when it moves.
 TIMED_KINDS = (Kind.CONFIRMATION, Kind.REMINDER)
@@ -268,7 +271,7 @@ class Written:
     notices: list[str] = field(default_factory=list)
 
 
-def _render(appointment: Appointment, kind: str, channel: str) -> tuple[str, str, str]:
+def _render(appointment: Appointment, kind: str, channel: str) -> Rendered:
     from praxisbote.texts.rendering import render
 
     patient = appointment.patient
@@ -279,19 +282,14 @@ def _render(appointment: Appointment, kind: str, channel: str) -> tuple[str, str
         "link": slip.url_of(appointment) or None,
         "code": None,
     }
-    out = render(appointment.practice, kind, channel, patient.effective_language, context)
-    return out.subject, out.text, out.html
+    return render(appointment.practice, kind, channel, patient.effective_language, context)
 
 
 def _spec(appointment: Appointment, kind: str, channel: str, send_at: datetime) -> MessageSpec:
-    subject, text, html = _render(appointment, kind, channel)
-    email = channel == Channel.EMAIL
-    return MessageSpec(
-        channel=channel,
-        text=text,
+    return MessageSpec.rendered(
+        channel,
+        _render(appointment, kind, channel),
         patient_id=appointment.patient_id,
-        subject=subject if email else "",
-        html=html if email else "",
         send_at=send_at,
         kind=kind,
         appointment_id=appointment.pk,

@@ -75,6 +75,19 @@ class MessageSpec:
     appointment_id: Any = None
     campaign_id: Any = None
 
+    @classmethod
+    def rendered(cls, channel: str, out: Any, **fields: Any) -> MessageSpec:
+        """A spec from a rendered template (``texts.rendering.Rendered``): subject and HTML
+        travel only by e-mail; SMS and Threema refuse them."""
+        email = channel == Channel.EMAIL
+        return cls(
+            channel=channel,
+            text=out.text,
+            subject=out.subject if email else "",
+            html=out.html if email else "",
+            **fields,
+        )
+
 
 @dataclass
 class Prepared:

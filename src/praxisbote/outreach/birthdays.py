@@ -36,7 +36,7 @@ from praxisbote.messaging.models import Kind
 from praxisbote.messaging.services import MessageSpec, create_messages
 from praxisbote.outreach.models import BirthdayGreeting, OutreachSettings
 from praxisbote.patients.models import Notification, Patient
-from praxisbote.practices.models import Channel, Practice
+from praxisbote.practices.models import Practice
 from praxisbote.practices.tenancy import scoped
 
 log = logging.getLogger(__name__)
@@ -142,13 +142,10 @@ def _write_message(row: BirthdayGreeting, patient: Patient, channel: str, now: d
     practice = patient.practice
     context = {"patient": patient, "appointment": None, "practice": practice}
     out = render(practice, Kind.BIRTHDAY, channel, patient.effective_language, context)
-    email = channel == Channel.EMAIL
-    spec = MessageSpec(
-        channel=channel,
-        text=out.text,
+    spec = MessageSpec.rendered(
+        channel,
+        out,
         patient_id=patient.pk,
-        subject=out.subject if email else "",
-        html=out.html if email else "",
         # Scheduled a moment ahead: the worker reserves credit when it takes it, so a low
         # balance delays the greeting instead of failing it (MSG-5).
         send_at=send_moment(practice, now),

@@ -485,13 +485,10 @@ def send(
 
 
 def _spec(notice: MassNotice, rendered: Rendered, patient: Patient, channel: str):
-    email = channel == Channel.EMAIL
-    return services.MessageSpec(
-        channel=channel,
-        text=rendered.text,
+    return services.MessageSpec.rendered(
+        channel,
+        rendered,
         patient_id=patient.pk,
-        subject=rendered.subject if email else "",
-        html=rendered.html if email else "",
         send_at=notice.send_at,
         kind=Kind.MASS,
         campaign_id=notice.pk,

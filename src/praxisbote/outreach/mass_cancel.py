@@ -384,13 +384,10 @@ def _spec(
     """The notice of ``notice`` (one patient's rows): about the first appointment; the
     others are linked after writing (``MessageAppointment``)."""
     first = notice[0].appointment
-    email = channel == Channel.EMAIL
-    return messaging.MessageSpec(
-        channel=channel,
-        text=out.text,
+    return messaging.MessageSpec.rendered(
+        channel,
+        out,
         patient_id=first.patient_id,
-        subject=out.subject if email else "",
-        html=out.html if email else "",
         send_at=send_at,
         kind=Kind.CANCELLATION,
         appointment_id=first.pk,

@@ -328,16 +328,9 @@ def _write(
             continue
         code = slip.new_code()
         out = render(practice, entry.patient, channel, offer, url_for(code))
-        email = channel == Channel.EMAIL
         specs.append(
-            messaging.MessageSpec(
-                channel=channel,
-                text=out.text,
-                patient_id=entry.patient_id,
-                subject=out.subject if email else "",
-                html=out.html if email else "",
-                send_at=send_at,
-                kind=Kind.FREE,
+            messaging.MessageSpec.rendered(
+                channel, out, patient_id=entry.patient_id, send_at=send_at, kind=Kind.FREE
             )
         )
         result.invites.append(

@@ -256,13 +256,10 @@ def _write(patient: Patient, channel: str, now: datetime) -> bool:
     practice = patient.practice
     context = {"patient": patient, "appointment": None, "practice": practice}
     out = render(practice, Kind.RECALL, channel, patient.effective_language, context)
-    email = channel == Channel.EMAIL
-    spec = MessageSpec(
-        channel=channel,
-        text=out.text,
+    spec = MessageSpec.rendered(
+        channel,
+        out,
         patient_id=patient.pk,
-        subject=out.subject if email else "",
-        html=out.html if email else "",
         send_at=send_moment(practice, now),
         kind=Kind.RECALL,
     )
