@@ -18,7 +18,11 @@ def field_error(content: bytes, field: str) -> str:
     page = content.decode()
     match = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
     assert match, f"no error shown next to {field}"
-    input_tag = re.search(rf'<(input|select|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
+    # The labelled control: id_<field> (the patient picker's search field is named
+    # <field>_q, its value travels in <field>), else the input named <field>.
+    input_tag = re.search(
+        rf'<(input|select|textarea)\b[^>]*\bid="id_{field}"[^>]*>', page
+    ) or re.search(rf'<(input|select|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
     assert input_tag, f"no input named {field}"
     assert f"id_{field}_error" in input_tag.group(0), "error not linked by aria-describedby"
     assert 'aria-invalid="true"' in input_tag.group(0)

@@ -42,7 +42,6 @@ def test_book_move_and_open_the_slip_on_a_phone(
     berta,
     browser_page,  # noqa: F811 - after the database fixtures (see test_browser.py)
 ):
-    patient = berta
     zone = ZoneInfo(practice.timezone)
     day = (datetime.now(zone) + timedelta(days=4)).date()
     later = day + timedelta(days=2)
@@ -55,7 +54,8 @@ def test_book_move_and_open_the_slip_on_a_phone(
 
     page.get_by_role("link", name="Termine", exact=True).first.click()
     page.get_by_role("link", name="Neuer Termin").click()
-    page.get_by_label("Patient", exact=True).select_option(str(patient.pk))
+    page.get_by_role("combobox", name="Patient").fill("Gru")
+    page.get_by_role("option", name=re.compile("Gruber, Berta")).click()
     page.locator("input[name=date]").fill(day.isoformat())
     page.locator("input[name=time]").fill("10:15")
     page.get_by_label("Ort").fill("Raum 4")

@@ -78,9 +78,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]  # id: stable pages for equal names
+        # The search (patients list, patient picker) finds by birth date here; name,
+        # e-mail and mobile fragments use a trigram index on PostgreSQL (migration 0003).
         indexes = [
             models.Index(fields=["practice", "last_name", "first_name"]),
             models.Index(fields=["practice", "external_id"]),
+            models.Index(fields=["practice", "birth_date"], name="patient_birth_date"),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -221,17 +221,78 @@ def update_patient(patient: Patient, data: Mapping[str, Any]) -> Patient:
     return patient
 
 
-def search_patients(practice: Practice, query: str = "") -> QuerySet[Patient]:
-    qs = scoped(Patient, practice).filter(erased_at__isnull=True).select_related("category")
+#: Birth dates as staff type them: 31.12.1980, 1.3.1980, 31.12.80, 1980-12-31.
+BIRTH_DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d", "%d/%m/%Y")
+#: How many matches the patient picker shows (more: type more of the name).
+PICK_LIMIT = 10
+
+
+def as_birth_date(word: str) -> date | None:
+    """``word`` as a birth date, or None; a two-digit year is never in the future."""
+    for pattern in BIRTH_DATE_FORMATS:
+        try:
+            day = datetime.strptime(word, pattern).date()
+        except ValueError:
+            continue
+        if day > timezone.localdate():
+            day = day.replace(year=day.year - 100)
+        return day
+    return None
+
+
+def _word_matches(word: str) -> Q:
+    """One search word: a birth date, or a fragment of a name, e-mail address or mobile
+    number, or the ID from the practice software. On PostgreSQL the fragments use the
+    trigram index of migration patients 0003, the date ``patient_birth_date``."""
+    born = as_birth_date(word)
+    if born is not None:
+        return Q(birth_date=born)
+    return (
+        Q(first_name__icontains=word)
+        | Q(last_name__icontains=word)
+        | Q(email__icontains=word)
+        | Q(mobile__icontains=word.lstrip("0"))
+        | Q(external_id=word)
+    )
+
+
+def _matching(practice: Practice, query: str) -> QuerySet[Patient]:
+    qs = scoped(Patient, practice).filter(erased_at__isnull=True)
     for word in (query or "").split():
-        qs = qs.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(mobile__icontains=word.lstrip("0"))
-            | Q(external_id=word)
-        )
+        qs = qs.filter(_word_matches(word))
     return qs
+
+
+def search_patients(practice: Practice, query: str = "") -> QuerySet[Patient]:
+    """The practice's patients (never erased ones) matching every word of ``query``."""
+    return _matching(practice, query).select_related("category")
+
+
+def find_patients(
+    practice: Practice, query: str, limit: int = PICK_LIMIT
+) -> tuple[list[Patient], bool]:
+    """The patient picker's best matches and whether there are more: the patients list's
+    search, last names starting with the first word first, then first names, then the
+    rest; namesakes by birth date. Empty query: nobody (a picker never lists everyone)."""
+    if not (query or "").split():
+        return [], False
+    rows = list(_ranked(practice, query)[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def _ranked(practice: Practice, query: str) -> QuerySet[Patient]:
+    first = query.split()[0]
+    rank = Case(
+        When(last_name__istartswith=first, then=0),
+        When(first_name__istartswith=first, then=1),
+        default=2,
+        output_field=IntegerField(),
+    )
+    return (
+        _matching(practice, query)
+        .annotate(rank=rank)
+        .order_by("rank", "last_name", "first_name", "birth_date", "pk")
+    )
 
 
 def patient_as_dict(patient: Patient) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from praxisbote.practices.models import Practice
 from praxisbote.web.forms import WebForm, _check, _text
+from praxisbote.web.patient_picker import PatientField
 
 
 def _date(label: str) -> forms.DateField:
@@ -48,7 +50,7 @@ class TimesMixin:
 class AppointmentForm(TimesMixin, WebForm):
     error_fields = {"patient_id": "patient", "start": "date", "end": "duration"}
 
-    patient = forms.ChoiceField(label=_("Patient"))
+    patient = PatientField(label=_("Patient"))
     date = _date(_("Date"))
     time = _time(_("Time"))
     duration = _duration()
@@ -60,9 +62,9 @@ class AppointmentForm(TimesMixin, WebForm):
     )
     create_reminders = _check(_("Create reminders"), _("As the reminder rules say."))
 
-    def __init__(self, *args: Any, patients: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].choices = [("", _("— choose —")), *patients]
+        self.fields["patient"].bind(practice)
 
 
 REMINDER_CHOICES = [

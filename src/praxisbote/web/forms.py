@@ -20,6 +20,7 @@ from praxisbote.patients.models import Notification, Patient, PatientCategory
 from praxisbote.patients.services import consent_changes
 from praxisbote.practices.models import TIMEZONES, Channel, Language, Practice
 from praxisbote.practices.tenancy import scoped
+from praxisbote.web.patient_picker import PatientField
 
 
 class WebRenderer(DjangoTemplates):
@@ -562,6 +563,20 @@ class EmailSettingsForm(WebForm):
         data = dict(self.cleaned_data)
         data["port"] = data.get("port") or 0
         return data
+
+
+class PreviewPatientForm(WebForm):
+    """Whose data the template editor's preview uses (the patient picker); never saved."""
+
+    preview_patient = PatientField(
+        label=_("Preview for"),
+        required=False,
+        help_text=_("Empty: sample data. Search by name, date of birth, mobile or e-mail."),
+    )
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preview_patient"].bind(practice)
 
 
 class TemplateForm(WebForm):

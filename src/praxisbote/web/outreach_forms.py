@@ -21,6 +21,7 @@ from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import scoped
 from praxisbote.web.dates import FIRST_DAY, LAST_DAY
 from praxisbote.web.forms import DATE_INPUT, WebForm
+from praxisbote.web.patient_picker import PatientField
 
 TRISTATE = [("", _("either")), ("yes", _("yes")), ("no", _("no"))]
 
@@ -177,7 +178,7 @@ class RecallForm(WebForm):
 
 
 class WaitingEntryForm(WebForm):
-    patient_id = forms.ChoiceField(label=_("Patient"), required=False)
+    patient_id = PatientField(label=_("Patient"))
     wishes = forms.CharField(
         label=_("Wishes"),
         help_text=_("e.g. mornings only, not on Mondays"),
@@ -185,9 +186,9 @@ class WaitingEntryForm(WebForm):
         max_length=500,
     )
 
-    def __init__(self, *args: Any, patients: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient_id"].choices = [("", "-"), *patients]
+        self.fields["patient_id"].bind(practice)
 
 
 class OfferForm(WebForm):

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api-keys/<int:key_id>/revoke/", practice.api_key_revoke, name="api_key_revoke"),
     path("patients/", patients.patient_list, name="patients"),
     path("patients/new/", patients.patient_create, name="patient_create"),
+    path("patients/search/", patients.patient_search, name="patient_search"),
     path("patients/<uuid:patient_id>/", patients.patient_detail, name="patient_detail"),
     path("patients/<uuid:patient_id>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<uuid:patient_id>/export/", patients.patient_export, name="patient_export"),

@@ -23,9 +23,9 @@ from praxisbote.appointments import services, slip
 from praxisbote.appointments.models import Appointment, Status
 from praxisbote.appointments.rules import wall_to_utc
 from praxisbote.messaging.models import DeliveryEvent
-from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Practice
-from praxisbote.practices.tenancy import get_scoped_or_404, scoped
+from praxisbote.practices.tenancy import get_scoped_or_404
+from praxisbote.web import patient_picker
 from praxisbote.web.appointment_forms import AppointmentForm, CancelForm, CopyForm, MoveForm
 from praxisbote.web.auth import practice_required
 from praxisbote.web.dates import parse_day
@@ -57,11 +57,6 @@ def day_list(request: HttpRequest, practice: Practice) -> HttpResponse:
     return render(request, "web/appointments/day.html", context)
 
 
-def _patients(practice: Practice) -> list[tuple[str, str]]:
-    rows = scoped(Patient, practice).filter(erased_at__isnull=True)[:2000]
-    return [(str(p.pk), p.full_name or str(p.pk)) for p in rows]
-
-
 def _flash(request: HttpRequest, written: services.Written, done: str) -> None:
     messages.success(request, done)
     for notice in written.notices:
@@ -88,13 +83,15 @@ def create(request: HttpRequest, practice: Practice) -> HttpResponse:
     }
     form = AppointmentForm(
         request.POST if request.method == "POST" else None,
-        patients=_patients(practice),
+        practice=practice,
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
+    if patient_picker.searching(form):
+        patient_picker.keep_entered(form)
+    elif request.method == "POST" and form.is_valid():
         start, end = form.times(practice.timezone)
         data = {
-            "patient_id": form.cleaned_data["patient"],
+            "patient_id": form.cleaned_data["patient"].pk,
             "start": start,
             "end": end,
             **{k: form.cleaned_data[k] for k in ("practitioner", "location", "notes")},

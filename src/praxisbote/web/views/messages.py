@@ -26,7 +26,7 @@ from praxisbote.messaging import services, states
 from praxisbote.messaging.models import Message
 from praxisbote.messaging.reasons import CANCELLED_BY_STAFF
 from praxisbote.patients.models import Patient
-from praxisbote.patients.services import search_patients
+from praxisbote.patients.services import find_patients, search_patients
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
 from praxisbote.texts import encoding, rendering
@@ -212,7 +212,7 @@ def compose(request: HttpRequest, practice: Practice) -> HttpResponse:
     context = _compose_context(practice, form, estimate)
     if not context["patient"] and (find := request.GET.get("find", "").strip()):
         context["find"] = find
-        context["found"] = list(search_patients(practice, find)[:10])
+        context["found"], context["found_more"] = find_patients(practice, find)
     return render(request, "web/messages/compose.html", context)
 
 

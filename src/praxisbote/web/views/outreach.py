@@ -39,6 +39,7 @@ from praxisbote.outreach.settings import moved_hours, save_settings, settings_of
 from praxisbote.patients.models import Patient
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
+from praxisbote.web import patient_picker
 from praxisbote.web.auth import practice_required, require_owner
 from praxisbote.web.outreach_forms import (
     MassCancelRangeForm,
@@ -473,28 +474,26 @@ def mass_cancellation_detail(
 # ---------------------------------------------------------------- waiting list
 
 
-def _patient_choices(practice: Practice) -> list[tuple[str, str]]:
-    rows = scoped(Patient, practice).filter(erased_at__isnull=True)[:2000]
-    return [(str(p.pk), p.full_name or str(p.pk)) for p in rows]
-
-
 @practice_required
 def waiting_list(request: HttpRequest, practice: Practice) -> HttpResponse:
     """The open entries, oldest first; add a patient; offer a free slot with a link to
     the first ones; the recent offers with their state (open, taken by whom, ...)."""
+    adding = "add" in request.POST or "patient_id_search" in request.POST
     add_form = WaitingEntryForm(
-        request.POST if "add" in request.POST else None,
-        patients=_patient_choices(practice),
+        request.POST if adding else None,
+        practice=practice,
         initial={"patient_id": request.GET.get("patient", "")},
     )
     offer_form = OfferForm(
         request.POST if "offer" in request.POST else None,
         initial=_offer_initial(practice, request.GET.get("appointment", "")),
     )
-    if "add" in request.POST and add_form.is_valid():
+    if patient_picker.searching(add_form):
+        patient_picker.keep_entered(add_form)
+    elif "add" in request.POST and add_form.is_valid():
         try:
             waiting.add(
-                practice, add_form.cleaned_data["patient_id"], add_form.cleaned_data["wishes"]
+                practice, add_form.cleaned_data["patient_id"].pk, add_form.cleaned_data["wishes"]
             )
         except ValidationError as exc:
             add_form.add_service_errors(exc)

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from praxisbote.patients import services
 from praxisbote.patients.models import Patient, PatientCategory
 from praxisbote.practices.models import Channel, Practice
 from praxisbote.practices.tenancy import get_scoped_or_404, scoped
+from praxisbote.web import patient_picker
 from praxisbote.web.auth import practice_required
 from praxisbote.web.forms import CategoryForm, PatientForm
 
@@ -39,6 +40,17 @@ def patient_list(request: HttpRequest, practice: Practice) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "web/patients/list.html", {"page": page, "query": query})
+
+
+@practice_required
+@require_GET
+def patient_search(request: HttpRequest, practice: Practice) -> HttpResponse:
+    """The patient picker's type-ahead (JSON, staff only): the best matches of this
+    practice, never erased patients; ``more`` when there are further ones."""
+    query = request.GET.get("q", "").strip()[:100]
+    response = JsonResponse(patient_picker.matches(practice, query))
+    response["Cache-Control"] = "no-store"  # patient data: not kept by the browser
+    return response
 
 
 @practice_required

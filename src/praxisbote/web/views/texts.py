@@ -25,11 +25,11 @@ from praxisbote.practices.tenancy import scoped
 from praxisbote.texts import defaults, services
 from praxisbote.texts.models import TEMPLATE_KINDS, BlockName, Template
 from praxisbote.texts.rendering import FIELDS
+from praxisbote.web import patient_picker
 from praxisbote.web.auth import practice_required
-from praxisbote.web.forms import BlocksForm, TemplateForm
+from praxisbote.web.forms import BlocksForm, PreviewPatientForm, TemplateForm
 
 KIND_LABELS = dict(TEMPLATE_KINDS)
-PREVIEW_PATIENTS = 200
 CONDITION_EXAMPLE = "{% if appointment.location %}…{% else %}…{% endif %}"
 
 
@@ -77,7 +77,11 @@ def template_edit(
     source = template or shipped
     initial = {"subject": source.subject, "text": source.text, "html": source.html}
     form = TemplateForm(request.POST or None, initial=initial, channel=channel)
-    if request.method == "POST" and form.is_valid():
+    preview_for = PreviewPatientForm(request.POST or None, practice=practice)
+    if patient_picker.searching(preview_for):  # without script: show again, save nothing
+        patient_picker.keep_entered(form)
+        patient_picker.keep_entered(preview_for)
+    elif request.method == "POST" and form.is_valid():
         data = {"kind": kind, "channel": channel, "language": language, **form.cleaned_data}
         try:
             services.save_template(practice, data, template)
@@ -94,27 +98,30 @@ def template_edit(
         "language": language,
         "is_own": template is not None,
         "fields": [(name, sorted(f) if f else None) for name, f in FIELDS.items()],
-        "patients": _preview_patients(practice),
+        "preview_for": preview_for,
         "condition_example": CONDITION_EXAMPLE,
         "price": billing.account_for(practice).price_sms,
         "currency": billing.account_for(practice).currency,
         "smart": practice.sms_smart_encoding,
-        "first_preview": _first_preview(practice, kind, channel, language, form),
+        "first_preview": _first_preview(
+            practice,
+            services.PreviewInput(kind, channel, language),
+            form,
+            patient_picker.chosen_patient(practice, request.POST.get("preview_patient")),
+        ),
     }
     return render(request, "web/texts/edit.html", context)
 
 
-def _preview_patients(practice: Practice) -> list[Patient]:
-    return list(scoped(Patient, practice).filter(erased_at__isnull=True)[:PREVIEW_PATIENTS])
-
-
 def _first_preview(
-    practice: Practice, kind: str, channel: str, language: str, form: TemplateForm
+    practice: Practice, key: services.PreviewInput, form: TemplateForm, patient: Patient | None
 ) -> dict[str, Any] | None:
-    """The preview shown before any JavaScript runs (and without it)."""
+    """The preview shown before any JavaScript runs (and without it): for the patient
+    chosen with the picker's "Search", else with sample data."""
     values = {f: (form[f].value() or "").replace("\r\n", "\n") for f in form.fields}
+    source = services.PreviewInput(key.kind, key.channel, key.language, **values)
     try:
-        return services.preview(practice, services.PreviewInput(kind, channel, language, **values))
+        return services.preview(practice, source, patient_id=patient.pk if patient else None)
     except ValidationError:
         return None
 

@@ -25,7 +25,13 @@
     var fields = ["subject", "text", "html"]
       .map(function (name) { return form.elements[name]; })
       .filter(Boolean);
-    var patient = document.getElementById("preview-patient");
+    // The preview's patient: the picker's hidden field (it may be created later).
+    function patientId() {
+      var field = form.querySelector(
+        "input[name=preview_patient][data-picker-value], input[name=preview_patient]:checked"
+      );
+      return field ? field.value : "";
+    }
     var out = {
       text: document.getElementById("preview-text"),
       subject: document.getElementById("preview-subject"),
@@ -100,7 +106,7 @@
       payload.append("channel", data.channel);
       payload.append("language", data.language);
       fields.forEach(function (field) { payload.append(field.name, field.value); });
-      if (patient && patient.value) payload.append("patient_id", patient.value);
+      if (patientId()) payload.append("patient_id", patientId());
       fetch(data.previewUrl, { method: "POST", body: payload, credentials: "same-origin" })
         .then(function (response) {
           return response.json().then(function (body) { return [response.status, body]; });
@@ -124,7 +130,9 @@
     }
 
     fields.forEach(function (field) { field.addEventListener("input", schedule); });
-    if (patient) patient.addEventListener("change", refresh);
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "preview_patient") refresh();
+    });
     if (out.text) showCount(out.text.textContent);
     form.dataset.ready = "1";
   });
