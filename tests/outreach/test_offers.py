@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -428,3 +429,24 @@ def test_offers_of_many_days_are_independent(waiting_room, practice):
     assert offers.state_of(SlotOffer.objects.get(pk=a.offer.pk)) == "open"
     assert offers.state_of(SlotOffer.objects.get(pk=b.offer.pk)) == "taken"
     assert datetime.now(UTC) < a.offer.expires_at
+
+
+def test_offers_past_the_protocol_retention_are_deleted_by_their_job(waiting_room, practice):
+    """Who was offered which slot goes with the protocol; the booked appointment stays."""
+    old = offers.create(practice, {"start": soon(days=2)}, count=1)
+    booked = offers.take(old.invites[0]).appointment
+    recent = offers.create(practice, {"start": soon(days=4)}, count=1)
+    retention = timedelta(days=practice.protocol_retention_days)
+    later = old.offer.expires_at + retention + timedelta(minutes=1)
+    assert later < recent.offer.expires_at + retention
+
+    from praxisbote.messaging import jobs
+
+    job = next(j for j in jobs.jobs() if j.name == "offer_retention")
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert job.run() == 1
+
+    assert list(SlotOffer.objects.values_list("pk", flat=True)) == [recent.offer.pk]
+    assert not OfferInvite.objects.filter(offer_id=old.offer.pk).exists()
+    assert OfferInvite.objects.filter(offer_id=recent.offer.pk).count() == 1
+    assert Appointment.objects.filter(pk=booked.pk).exists()

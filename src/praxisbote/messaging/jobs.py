@@ -61,11 +61,11 @@ async def _poll(provider, pids):
         await provider.close()
 
 
-def _outreach(module: str) -> Callable[[], object]:
+def _outreach(module: str, function: str = "run") -> Callable[[], object]:
     """A job of the outreach app, imported when it runs (messaging does not import it)."""
 
     def run() -> object:
-        return importlib.import_module(f"praxisbote.outreach.{module}").run()
+        return getattr(importlib.import_module(f"praxisbote.outreach.{module}"), function)()
 
     return run
 
@@ -80,6 +80,7 @@ def jobs() -> list[Job]:
         Job("poll_status", timedelta(seconds=settings.OUTBOX_POLL_SECONDS), poll_statuses),
         Job("expire_unconfirmed", timedelta(minutes=5), status.expire_unconfirmed),
         Job("retention", timedelta(hours=1), retention.purge),
+        Job("offer_retention", timedelta(hours=1), _outreach("offers", "purge")),
         # Birthday greetings and recalls go out at an hour of the practice's day; a run
         # every few minutes finds each practice soon after its hour (APT-7, APT-8).
         Job("birthdays", timedelta(minutes=5), _outreach("birthdays")),

@@ -438,3 +438,21 @@ def withdraw(offer: SlotOffer, now: datetime | None = None) -> bool:
             _withdraw_messages(offer)
     offer.refresh_from_db()
     return bool(done)
+
+
+def purge(now: datetime | None = None) -> int:
+    """Delete offers (with their invites) whose slot began longer ago than the practice
+    keeps its protocol; returns how many offers went.
+
+    Who was offered which slot is personal data, and an offer past its slot serves only the
+    record; the record is kept as long as the practice keeps its protocol (MSG-4), then
+    both go. The appointment a patient booked from an offer stays: it is the practice's
+    calendar, not the offer's.
+    """
+    now = now or timezone.now()
+    removed = 0
+    for practice in Practice.objects.only("id", "protocol_retention_days"):
+        cutoff = now - timedelta(days=practice.protocol_retention_days)
+        _count, per_model = scoped(SlotOffer, practice).filter(expires_at__lt=cutoff).delete()
+        removed += per_model.get(SlotOffer._meta.label, 0)
+    return removed
