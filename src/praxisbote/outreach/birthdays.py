@@ -77,6 +77,23 @@ def send_moment(practice: Practice, now: datetime) -> datetime:
     return rules.outside_quiet(now + WRITE_AHEAD, rules.quiet_hours_of(practice))
 
 
+def daily_spec(patient: Patient, kind: str, channel: str, now: datetime) -> MessageSpec:
+    """The message of a daily job (birthday greeting, recall): the practice's template for
+    ``kind`` in the patient's language, about the patient alone, at ``send_moment``.
+
+    Scheduled a moment ahead: the worker reserves credit when it takes it, so a low balance
+    delays the message instead of failing it (MSG-5).
+    """
+    from praxisbote.texts.rendering import render
+
+    practice = patient.practice
+    context = {"patient": patient, "appointment": None, "practice": practice}
+    out = render(practice, kind, channel, patient.effective_language, context)
+    return MessageSpec.rendered(
+        channel, out, patient_id=patient.pk, send_at=send_moment(practice, now), kind=kind
+    )
+
+
 def channel_for(patient: Patient, notification: str) -> str:
     """The patient's first preferred channel with consent that the practice allows."""
     practice = patient.practice
@@ -137,22 +154,9 @@ def greet(patient: Patient, year: int, now: datetime) -> bool:
 
 
 def _write_message(row: BirthdayGreeting, patient: Patient, channel: str, now: datetime) -> None:
-    from praxisbote.texts.rendering import render
-
-    practice = patient.practice
-    context = {"patient": patient, "appointment": None, "practice": practice}
-    out = render(practice, Kind.BIRTHDAY, channel, patient.effective_language, context)
-    spec = MessageSpec.rendered(
-        channel,
-        out,
-        patient_id=patient.pk,
-        # Scheduled a moment ahead: the worker reserves credit when it takes it, so a low
-        # balance delays the greeting instead of failing it (MSG-5).
-        send_at=send_moment(practice, now),
-        kind=Kind.BIRTHDAY,
-    )
+    spec = daily_spec(patient, Kind.BIRTHDAY, channel, now)
     try:
-        message = create_messages(practice, [spec]).messages[0]
+        message = create_messages(patient.practice, [spec]).messages[0]
     except ValidationError as exc:  # e.g. an address on record that is not valid
         row.skipped = "; ".join(exc.messages)[:200]
         row.save(update_fields=["skipped"])

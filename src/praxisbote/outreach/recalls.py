@@ -37,8 +37,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from praxisbote.messaging.models import Kind, Message
-from praxisbote.messaging.services import MessageSpec, create_messages
-from praxisbote.outreach.birthdays import channel_for, local_day_if_due, send_moment
+from praxisbote.messaging.services import create_messages
+from praxisbote.outreach.birthdays import channel_for, daily_spec, local_day_if_due
 from praxisbote.outreach.models import Recall
 from praxisbote.outreach.settings import settings_of
 from praxisbote.patients.models import Notification, Patient
@@ -251,20 +251,8 @@ def _result(channel: str, what: str) -> str:
 def _write(patient: Patient, channel: str, now: datetime) -> bool:
     if not channel:
         return False
-    from praxisbote.texts.rendering import render
-
-    practice = patient.practice
-    context = {"patient": patient, "appointment": None, "practice": practice}
-    out = render(practice, Kind.RECALL, channel, patient.effective_language, context)
-    spec = MessageSpec.rendered(
-        channel,
-        out,
-        patient_id=patient.pk,
-        send_at=send_moment(practice, now),
-        kind=Kind.RECALL,
-    )
     try:
-        create_messages(practice, [spec])
+        create_messages(patient.practice, [daily_spec(patient, Kind.RECALL, channel, now)])
     except ValidationError:  # an address on record that is not valid (any more)
         Recall.objects.filter(patient=patient).update(last_result="invalid_address")
         return False
