@@ -40,10 +40,11 @@ STATUS_CODES = {"delivered": "0", "buffered": "1", "not_delivered": "2", "pendin
 
 
 class AspsmsFake(FakeGateway):
+    SCENARIO = {"credits": 25.0}
+
     def __init__(self) -> None:
         super().__init__()
         self.userkey, self.password = USERKEY, PASSWORD
-        self.credits = 25.0
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/SendTextSMS", self.send)

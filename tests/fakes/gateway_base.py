@@ -54,19 +54,34 @@ class DlrRequest:
 
 
 class FakeGateway:
-    """Base class: subclasses add routes in ``routes()`` and build reports in ``dlr_request``."""
+    """Base class: subclasses add routes in ``routes()`` and build reports in ``dlr_request``.
+
+    ``SCENARIO`` holds a subclass's account state that tests change (balance, an inactive
+    account, ...) with its starting values; ``reset`` restores it between tests.
+    """
+
+    SCENARIO: dict[str, Any] = {}
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.messages: dict[str, SentSms] = {}
         #: Answer the next N send requests as "too many requests" (throttling).
         self.throttle_next = 0
+        self.__dict__.update(self.SCENARIO)
         self._counter = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+
+    def reset(self, **scenario: Any) -> FakeGateway:
+        """Forget requests and messages, back to the starting scenario (plus ``scenario``)."""
+        self.requests.clear()
+        self.messages.clear()
+        self.throttle_next = 0
+        self.__dict__.update({**self.SCENARIO, **scenario})
+        return self
 
     # -- to implement ---------------------------------------------------------------------
     def routes(self, app: web.Application) -> None:  # pragma: no cover - abstract

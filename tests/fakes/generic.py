@@ -28,12 +28,11 @@ USER, PASSWORD = "praxis-huber", "firmensms-pass"
 
 
 class GenericFake(FakeGateway):
+    SCENARIO = {"balance": 9.80, "cost": 0.07, "callback": ""}
+
     def __init__(self) -> None:
         super().__init__()
         self.user, self.password = USER, PASSWORD
-        self.balance = 9.80
-        self.cost = 0.07
-        self.callback = ""
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/gateway/rest/sms", self.send)

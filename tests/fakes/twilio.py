@@ -58,12 +58,12 @@ def error(status: int, code: int, message: str) -> web.Response:
 
 
 class TwilioFake(FakeGateway):
+    SCENARIO = {"balance": "12.34", "account_active": True}
+
     def __init__(self) -> None:
         super().__init__()
         self.account_sid = ACCOUNT_SID
         self.auth_token = AUTH_TOKEN
-        self.balance = "12.34"
-        self.account_active = True
 
     def routes(self, app: web.Application) -> None:
         base = "/2010-04-01/Accounts/{sid}"

@@ -65,16 +65,19 @@ def sign(params: Mapping[str, str], secret: str, method: str = "md5hash") -> str
 
 
 class VonageFake(FakeGateway):
+    #: signature_secret: when set, delivery receipts are signed with it and
+    #: signature_method; dlr_method: "GET" (query string) or "POST-JSON".
+    SCENARIO = {
+        "balance": 15.5353,
+        "price": 0.0333,
+        "signature_secret": "",
+        "signature_method": "md5hash",
+        "dlr_method": "POST-JSON",
+    }
+
     def __init__(self) -> None:
         super().__init__()
         self.api_key, self.api_secret = API_KEY, API_SECRET
-        self.balance = 15.5353
-        self.price = 0.0333
-        #: When set, delivery receipts are signed with this secret and method.
-        self.signature_secret = ""
-        self.signature_method = "md5hash"
-        #: How receipts are delivered: "GET" (query string) or "POST-JSON".
-        self.dlr_method = "POST-JSON"
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/sms/json", self.send)

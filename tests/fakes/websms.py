@@ -35,11 +35,12 @@ DIGITS = re.compile(r"^[1-9]\d{6,14}$")
 
 
 class WebsmsFake(FakeGateway):
+    #: limit_reached: the account's message limit is reached (websms 4013), "no credit".
+    SCENARIO = {"limit_reached": False}
+
     def __init__(self) -> None:
         super().__init__()
         self.token = TOKEN
-        #: The account's message limit is reached (websms 4013): the "no credit" case.
-        self.limit_reached = False
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/rest/smsmessaging/text", self.send)

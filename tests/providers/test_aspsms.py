@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from tests.fakes.aspsms import PASSWORD, USERKEY, AspsmsFake
-from tests.providers.sms_common import HOOK, run, send, sms
+from tests.providers.sms_common import HOOK, gateway_fixtures, run, send, sms
 
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
@@ -25,20 +25,7 @@ CALLBACK = HOOK.format(name="aspsms")
 TRN = sms().message_id.replace("-", "")
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = AspsmsFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    """The running server with its state reset for each test."""
-    server.requests.clear()
-    server.messages.clear()
-    server.throttle_next, server.credits = 0, 25.0
-    return server
+server, fake = gateway_fixtures(AspsmsFake)
 
 
 def adapter(fake, password=PASSWORD, **config) -> AspsmsProvider:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.core.exceptions import ValidationError
 from tests.fakes.generic import PASSWORD, USER, GenericFake
-from tests.providers.sms_common import HOOK, run, send, sms
+from tests.providers.sms_common import HOOK, gateway_fixtures, run, send, sms
 
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
@@ -25,20 +25,7 @@ from praxisbote.providers.sms.generic import GenericHttpProvider
 CALLBACK = HOOK.format(name="generic")
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = GenericFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    """The running server with its state reset for each test."""
-    server.requests.clear()
-    server.messages.clear()
-    server.throttle_next, server.balance, server.callback = 0, 9.80, CALLBACK
-    return server
+server, fake = gateway_fixtures(GenericFake, callback=CALLBACK)
 
 
 def adapter(fake, password=PASSWORD, **config) -> GenericHttpProvider:

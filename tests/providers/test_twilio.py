@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.core.exceptions import ValidationError
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioFake
-from tests.providers.sms_common import HOOK, run, send, sms
+from tests.providers.sms_common import HOOK, gateway_fixtures, run, send, sms
 
 from praxisbote.providers.base import (
     STATUS_DELIVERED,
@@ -24,20 +24,7 @@ from praxisbote.providers.sms.twilio import TwilioProvider, signature
 CALLBACK = HOOK.format(name="twilio")
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = TwilioFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    """The running server with its state reset for each test."""
-    server.requests.clear()
-    server.messages.clear()
-    server.throttle_next, server.account_active, server.balance = 0, True, "12.34"
-    return server
+server, fake = gateway_fixtures(TwilioFake)
 
 
 def adapter(fake, token=AUTH_TOKEN, **config) -> TwilioProvider:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import pytest
 from tests.fakes import vonage as fake_vonage
 from tests.fakes.vonage import API_KEY, API_SECRET, SIGNATURE_SECRET, VonageFake
-from tests.providers.sms_common import HOOK, run, send, sms
+from tests.providers.sms_common import HOOK, gateway_fixtures, run, send, sms
 
 from praxisbote.providers.base import (
     STATUS_BUFFERED,
@@ -26,21 +26,7 @@ from praxisbote.providers.sms.vonage import VonageProvider, sign
 CALLBACK = HOOK.format(name="vonage")
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = VonageFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    """The running server with its state reset for each test."""
-    server.requests.clear()
-    server.messages.clear()
-    server.throttle_next, server.balance = 0, 15.5353
-    server.signature_secret, server.signature_method, server.dlr_method = "", "md5hash", "POST-JSON"
-    return server
+server, fake = gateway_fixtures(VonageFake)
 
 
 def adapter(fake, secret=API_SECRET, signature_secret="", **config) -> VonageProvider:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from tests.fakes.websms import TOKEN, WebsmsFake
-from tests.providers.sms_common import HOOK, run, send, sms
+from tests.providers.sms_common import HOOK, gateway_fixtures, run, send, sms
 
 from praxisbote.providers.base import (
     STATUS_DELIVERED,
@@ -23,20 +23,7 @@ from praxisbote.providers.sms.websms import WebsmsProvider
 CALLBACK = HOOK.format(name="websms")
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = WebsmsFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    """The running server with its state reset for each test."""
-    server.requests.clear()
-    server.messages.clear()
-    server.throttle_next, server.limit_reached = 0, False
-    return server
+server, fake = gateway_fixtures(WebsmsFake)
 
 
 def adapter(fake, token=TOKEN, **config) -> WebsmsProvider:

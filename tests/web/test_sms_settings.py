@@ -24,9 +24,7 @@ def twilio_server():
 
 @pytest.fixture
 def twilio(twilio_server):
-    twilio_server.requests.clear()
-    twilio_server.account_active = True
-    return twilio_server
+    return twilio_server.reset()
 
 
 def form(twilio, **changes) -> dict[str, str]:
