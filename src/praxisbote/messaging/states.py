@@ -82,6 +82,8 @@ def record(events: Sequence[EventRow]) -> None:
 
     Webhook rows need the events' ids, which only ``bulk_create`` returns; without an
     endpoint among the practices (the common case) the faster id-less insert is used.
+    The PostgreSQL claim writes the same rows in SQL (``outcomes._CLAIM_READY_SQL``):
+    change both together.
     """
     if not events:
         return

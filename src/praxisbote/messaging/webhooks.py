@@ -107,6 +107,7 @@ def queue_for_events(events: Sequence[DeliveryEvent]) -> None:
     """Queue one webhook delivery per event for practices with an active endpoint.
 
     One query for the endpoints, one insert; the events must carry ids and their message.
+    The PostgreSQL claim queues the same deliveries in SQL (``outcomes._CLAIM_READY_SQL``).
     """
     if not events:
         return
